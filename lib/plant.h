@@ -86,8 +86,7 @@ struct plant_sample {
 struct plant {
 	struct plant_params p;
 	/* derived Q32 coefficients for one substep */
-	int64_t c_i_drive, c_i_decay, c_w, c_theta, c_head_acc, c_head_v;
-	int64_t c_head_x, c_ug;
+	int64_t c_i_drive, c_i_decay, c_w, c_theta, c_head_acc, c_ug;
 	/* motor */
 	int64_t i_ua;			/* armature current */
 	int64_t w_urad;			/* rotor speed, urad/s */
