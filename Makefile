@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: MIT
+# massaged: top-level build. `make` builds userspace, `make check` runs
+# every test (installing what it needs first), `make bench-*` measure.
+
+CC ?= gcc
+O ?= build
+SAN ?=
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
+	-Wstrict-prototypes
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu17 $(WARN) $(HARDEN) -Iinclude -Ilib
+LDLIBS += -lm
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# UBSan and ASan stop at the first error so a test cannot pass past one.
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
+BENCH_SRC := $(wildcard bench/bench-*.c)
+BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
+
+.PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
+	bench-control clean
+.SECONDARY:
+all: $(O)/libmassage.a $(BENCH_BIN)
+
+deps:
+	@sh mk/deps.sh
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libmassage.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libmassage.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(O)/bench/%: $(O)/bench/%.o $(O)/libmassage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: each binary is a cmocka group; all run even if one fails.
+check-unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "== $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+check-unit-asan:
+	+$(MAKE) O=build/asan SAN=1 check-unit
+
+check-kmod:
+	+$(MAKE) -C kmod lint dtbs
+	+$(MAKE) -C kmod check-builds
+
+check-vm:
+	tests/vm/run.sh
+
+check: deps
+	+$(MAKE) check-unit
+	+$(MAKE) check-unit-asan
+	+$(MAKE) check-kmod
+	+$(MAKE) check-vm
+
+# Benchmarks print figures; they do not pass or fail.
+bench-control: $(O)/bench/bench-control
+	$(O)/bench/bench-control
+
+clean:
+	rm -rf build
+	-$(MAKE) -C kmod clean
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d)
