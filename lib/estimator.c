@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * estimator.c - streaming vibration frequency and amplitude estimator
+ *
+ * Runs inside the control loop: O(1) per sample, no allocation, no I/O, no
+ * logging. See estimator.h for the method and docs/control.md for accuracy.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "estimator.h"
+
+#define PREFIX_MASK		(ESTIMATOR_PREFIX_RING - 1)
+#define PHASE_UNITS_PER_REV	4294967296.0	/* 2^32 */
+#define G_MS2			9.80665
+/* Rebase the regression sums when the phase has run this far from their
+ * origin, so (p - ref)^2 summed over a window stays far inside 128 bits.
+ */
+#define PHASE_REBASE_UNITS	((int64_t)1 << 40)
+/* Shortest period the DC mean is aligned to; below 2 samples per cycle the
+ * phase aliases anyway.
+ */
+#define PERIOD_MIN_SAMPLES	2.0
+/* Two turns since reset end the warm-up */
+#define WARM_UP_UNITS		((int64_t)2 << 32)
+
+_Static_assert((ESTIMATOR_PREFIX_RING & PREFIX_MASK) == 0,
+	       "prefix ring must be a power of two");
+_Static_assert(ESTIMATOR_PREFIX_RING > ESTIMATOR_WINDOW_MAX,
+	       "prefix ring must hold a whole window and one more sample");
+
+void estimator_config_default(struct estimator_config *c,
+			      uint32_t sample_rate_hz)
+{
+	*c = (struct estimator_config){
+		.sample_rate_hz = sample_rate_hz,
+		.window_samples = 0,
+		.lsb_ug = 3900,
+		.range_lsb = 4095,
+		.stuck_ms = ESTIMATOR_DEFAULT_STUCK_MS,
+		.min_amplitude_mms2 = ESTIMATOR_DEFAULT_MIN_AMPLITUDE_MMS2,
+		.max_phase_noise_mrad = ESTIMATOR_DEFAULT_MAX_PHASE_NOISE_MRAD,
+	};
+}
+
+static uint32_t default_window_samples(uint32_t sample_rate_hz)
+{
+	uint32_t n = (sample_rate_hz * ESTIMATOR_DEFAULT_WINDOW_MS + 500) / 1000;
+
+	if (n < ESTIMATOR_WINDOW_MIN)
+		n = ESTIMATOR_WINDOW_MIN;
+	if (n > ESTIMATOR_WINDOW_MAX)
+		n = ESTIMATOR_WINDOW_MAX;
+	return n;
+}
+
+int estimator_init(struct estimator *e, const struct estimator_config *c)
+{
+	uint32_t window, stuck;
+
+	if (!e || !c)
+		return -EINVAL;
+	if (c->sample_rate_hz < ESTIMATOR_RATE_MIN_HZ ||
+	    c->sample_rate_hz > ESTIMATOR_RATE_MAX_HZ)
+		return -EINVAL;
+	window = c->window_samples ?: default_window_samples(c->sample_rate_hz);
+	if (window < ESTIMATOR_WINDOW_MIN || window > ESTIMATOR_WINDOW_MAX)
+		return -EINVAL;
+	/* 1 ug .. 1 g per LSB covers every accelerometer we may meet */
+	if (c->lsb_ug <= 0 || c->lsb_ug > 1000000)
+		return -EINVAL;
+	if (c->range_lsb <= 0 || c->range_lsb > 32767)
+		return -EINVAL;
+	if (c->stuck_ms == 0 || c->stuck_ms > 10000)
+		return -EINVAL;
+	stuck = (uint32_t)(((uint64_t)c->stuck_ms * c->sample_rate_hz + 999) /
+			   1000);
+	/* two identical samples in a row happen on a quiet sensor */
+	if (stuck < 3)
+		return -EINVAL;
+	if (c->max_phase_noise_mrad == 0 || c->max_phase_noise_mrad > 100000)
+		return -EINVAL;
+
+	e->cfg = *c;
+	e->cfg.window_samples = window;
+	e->window = window;
+	e->stuck_samples = stuck;
+	e->amp_ms2_per_lsb = c->lsb_ug * 1e-6 * G_MS2;
+	estimator_reset(e);
+	return 0;
+}
+
+void estimator_reset(struct estimator *e)
+{
+	e->samples = 0;
+	memset(e->prefix, 0, sizeof(e->prefix));
+	e->dc_x = 0.0;
+	e->dc_y = 0.0;
+	e->period_samples = 0.0;
+	memset(e->last, 0, sizeof(e->last));
+	e->same_run = 0;
+	e->phase_last_u32 = 0;
+	e->phase_acc = 0;
+	e->phase_ref = 0;
+	memset(e->phase, 0, sizeof(e->phase));
+	e->phase_head = 0;
+	e->phase_count = 0;
+	e->sum_p = 0;
+	e->sum_tp = 0;
+	e->sum_pp = 0;
+}
+
+static const struct estimator_prefix *prefix_at(const struct estimator *e,
+						 uint64_t i)
+{
+	return &e->prefix[i & PREFIX_MASK];
+}
+
+/* Sum of x (or y) over the last len_real samples, len_real may be
+ * fractional: the sample just before the whole part is weighted by the
+ * fraction, so the box has the exact length of k periods.
+ */
+static void sum_xy_over(const struct estimator *e, double len_real,
+			double *ret_sx, double *ret_sy)
+{
+	uint64_t n = e->samples, len = (uint64_t)len_real;
+	const struct estimator_prefix *now = prefix_at(e, n);
+	const struct estimator_prefix *from = prefix_at(e, n - len);
+	double frac = len_real - (double)len;
+	double sx = (double)(int64_t)(now->sum_x - from->sum_x);
+	double sy = (double)(int64_t)(now->sum_y - from->sum_y);
+
+	if (frac > 0.0 && len < n) {
+		const struct estimator_prefix *before =
+			prefix_at(e, n - len - 1);
+
+		sx += frac * (double)(int64_t)(from->sum_x - before->sum_x);
+		sy += frac * (double)(int64_t)(from->sum_y - before->sum_y);
+	}
+	*ret_sx = sx;
+	*ret_sy = sy;
+}
+
+/* Mean of x/y over the longest whole number of periods that fits in the
+ * window (at least one period), or over all samples while the period is
+ * unknown or longer than the history.
+ */
+static void dc_update(struct estimator *e)
+{
+	uint64_t avail = e->samples;
+	double period = e->period_samples, len, sx, sy;
+
+	if (avail > ESTIMATOR_PREFIX_RING - 1)
+		avail = ESTIMATOR_PREFIX_RING - 1;
+
+	if (period >= PERIOD_MIN_SAMPLES && period <= (double)avail) {
+		double k = floor((double)e->window / period);
+
+		if (k < 1.0)
+			k = 1.0;
+		if (k * period > (double)avail)
+			k = floor((double)avail / period);
+		len = k * period;
+	} else {
+		len = (double)avail;
+	}
+
+	sum_xy_over(e, len, &sx, &sy);
+	e->dc_x = sx / len;
+	e->dc_y = sy / len;
+}
+
+/*
+ * While warming up there are too few whole periods for a mean to cancel the
+ * vibration, so the DC is the centre of the least-squares circle (Kasa fit)
+ * through every sample since reset: exact on a partial arc of a clean
+ * rotating vector. Coordinates are relative to the first sample to keep the
+ * sums small.
+ */
+static void kasa_add(struct estimator *e, int16_t x, int16_t y)
+{
+	struct estimator_kasa *k = &e->kasa;
+	double dx, dy, r2;
+
+	if (e->samples == 1)
+		*k = (struct estimator_kasa){ .x0 = x, .y0 = y };
+	dx = (double)x - k->x0;
+	dy = (double)y - k->y0;
+	r2 = dx * dx + dy * dy;
+	k->n += 1.0;
+	k->sx += dx;
+	k->sy += dy;
+	k->sxx += dx * dx;
+	k->syy += dy * dy;
+	k->sxy += dx * dy;
+	k->sxr2 += dx * r2;
+	k->syr2 += dy * r2;
+	k->sr2 += r2;
+}
+
+/* Returns false while the fit is degenerate (too few or collinear points) */
+static bool kasa_centre(const struct estimator *e, double *ret_x,
+			double *ret_y)
+{
+	const struct estimator_kasa *k = &e->kasa;
+	/* solve [sxx sxy sx; sxy syy sy; sx sy n] (D E F) = -(sxr2 syr2 sr2)
+	 * by Cramer's rule; the centre is (-D/2, -E/2)
+	 */
+	double a = k->sxx, b = k->sxy, c = k->sx;
+	double d = k->syy, f = k->sy, n = k->n;
+	double u = -k->sxr2, v = -k->syr2, w = -k->sr2;
+	double det = a * (d * n - f * f) - b * (b * n - f * c) +
+		     c * (b * f - d * c);
+	double scale = a * d * n;
+	double dd, de;
+
+	if (k->n < 3.0 || !(fabs(det) > 1e-9 * fabs(scale)) || scale == 0.0)
+		return false;
+	dd = u * (d * n - f * f) - b * (v * n - f * w) + c * (v * f - d * w);
+	de = a * (v * n - w * f) - u * (b * n - f * c) + c * (b * w - v * c);
+	*ret_x = k->x0 - dd / det / 2.0;
+	*ret_y = k->y0 - de / det / 2.0;
+	return true;
+}
+
+/* Closed-form sums of t and t^2 for t = 0 .. c - 1 and the centred
+ * regression moments, exact in 128 bits.
+ */
+struct regression {
+	__int128 sxx;	/* c * sum t^2 - (sum t)^2 */
+	__int128 sxy;	/* c * sum t p - sum t * sum p */
+	__int128 syy;	/* c * sum p^2 - (sum p)^2 */
+	uint32_t count;
+};
+
+static void regression_moments(const struct estimator *e,
+			       struct regression *ret)
+{
+	__int128 c = e->phase_count;
+	__int128 st = c * (c - 1) / 2;
+	__int128 stt = (c - 1) * c * (2 * c - 1) / 6;
+
+	ret->count = e->phase_count;
+	ret->sxx = c * stt - st * st;
+	ret->sxy = c * e->sum_tp - st * e->sum_p;
+	ret->syy = c * e->sum_pp - e->sum_p * e->sum_p;
+}
+
+/* Slope in revolutions per sample, signed. */
+static double regression_slope_rev(const struct regression *r)
+{
+	if (r->count < 3 || r->sxx <= 0)
+		return 0.0;
+	return (double)r->sxy / (double)r->sxx / PHASE_UNITS_PER_REV;
+}
+
+/* RMS residual about the fitted line, radians. */
+static double regression_residual_rad(const struct regression *r)
+{
+	double sxx, sxy, syy, sse;
+
+	if (r->count < 3 || r->sxx <= 0)
+		return 0.0;
+	sxx = (double)r->sxx;
+	sxy = (double)r->sxy;
+	syy = (double)r->syy;
+	sse = (syy - sxy * sxy / sxx) / (double)r->count;
+	if (sse < 0.0)
+		sse = 0.0;
+	return sqrt(sse / (double)(r->count - 2)) * (2.0 * M_PI) /
+	       PHASE_UNITS_PER_REV;
+}
+
+static void phase_rebase(struct estimator *e, int64_t ref)
+{
+	__int128 d = (__int128)ref - e->phase_ref;
+	__int128 c = e->phase_count;
+	__int128 st = c * (c - 1) / 2;
+
+	/* sum (p - ref')^2 = sum (p - ref)^2 - 2 d sum (p - ref) + c d^2 */
+	e->sum_pp += -2 * d * e->sum_p + c * d * d;
+	e->sum_tp -= d * st;
+	e->sum_p -= c * d;
+	e->phase_ref = ref;
+}
+
+static void phase_push(struct estimator *e, int64_t phase)
+{
+	__int128 q;
+
+	if (phase - e->phase_ref > PHASE_REBASE_UNITS ||
+	    e->phase_ref - phase > PHASE_REBASE_UNITS)
+		phase_rebase(e, phase);
+
+	if (e->phase_count == e->window) {
+		__int128 old = (__int128)e->phase[e->phase_head] - e->phase_ref;
+
+		/* drop t = 0, then renumber t = 1 .. c - 1 to 0 .. c - 2 */
+		e->sum_p -= old;
+		e->sum_pp -= old * old;
+		e->phase_count--;
+		e->sum_tp -= e->sum_p;
+	}
+
+	q = (__int128)phase - e->phase_ref;
+	e->phase[e->phase_head] = phase;
+	e->phase_head = (e->phase_head + 1) % e->window;
+	e->sum_tp += (__int128)e->phase_count * q;
+	e->sum_p += q;
+	e->sum_pp += q * q;
+	e->phase_count++;
+}
+
+static bool clipped(const struct estimator *e, int16_t v)
+{
+	return v >= e->cfg.range_lsb || v <= -e->cfg.range_lsb;
+}
+
+void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
+{
+	const struct estimator_prefix *p = prefix_at(e, e->samples);
+	struct estimator_prefix *next = &e->prefix[(e->samples + 1) &
+						   PREFIX_MASK];
+	struct regression r;
+	double angle_rad, slope;
+	uint32_t u;
+
+	/* stuck: the sensor repeats exactly the same triple */
+	if (e->samples > 0 && x == e->last[0] && y == e->last[1] &&
+	    z == e->last[2]) {
+		if (e->same_run < UINT32_MAX)
+			e->same_run++;
+	} else {
+		e->same_run = 1;
+	}
+	e->last[0] = x;
+	e->last[1] = y;
+	e->last[2] = z;
+
+	next->sum_x = p->sum_x + (uint64_t)(int64_t)x;
+	next->sum_y = p->sum_y + (uint64_t)(int64_t)y;
+	next->sum_sq = p->sum_sq + (uint64_t)((int32_t)x * x) +
+		       (uint64_t)((int32_t)y * y);
+	next->clipped = p->clipped +
+			(clipped(e, x) || clipped(e, y) || clipped(e, z));
+	e->samples++;
+
+	if (e->phase_acc < WARM_UP_UNITS && e->phase_acc > -WARM_UP_UNITS) {
+		kasa_add(e, x, y);
+		/* no centre yet: a phase now would only bias the fit */
+		if (!kasa_centre(e, &e->dc_x, &e->dc_y))
+			return;
+	} else {
+		dc_update(e);
+	}
+
+	/* Phase as a fraction of a turn in 2^-32 units: the wrapped difference
+	 * of two such angles is the shortest step, which unwraps for free.
+	 */
+	angle_rad = atan2((double)y - e->dc_y, (double)x - e->dc_x);
+	u = (uint32_t)(int64_t)llrint(angle_rad / (2.0 * M_PI) *
+				      PHASE_UNITS_PER_REV);
+	if (e->phase_count > 0)
+		e->phase_acc += (int32_t)(u - e->phase_last_u32);
+	e->phase_last_u32 = u;
+	phase_push(e, e->phase_acc);
+
+	regression_moments(e, &r);
+	slope = fabs(regression_slope_rev(&r));
+	e->period_samples = slope > 0.0 ? 1.0 / slope : 0.0;
+}
+
+void estimator_read(const struct estimator *e, struct estimate *ret)
+{
+	uint32_t c = e->phase_count, flags = 0;
+	struct regression r;
+	double amp = 0.0, noise_rad;
+
+	regression_moments(e, &r);
+	noise_rad = regression_residual_rad(&r);
+
+	if (c > 0) {
+		const struct estimator_prefix *now = prefix_at(e, e->samples);
+		const struct estimator_prefix *from =
+			prefix_at(e, e->samples - c);
+		double sx = (double)(int64_t)(now->sum_x - from->sum_x);
+		double sy = (double)(int64_t)(now->sum_y - from->sum_y);
+		double sq = (double)(now->sum_sq - from->sum_sq);
+		double power;
+
+		/* sum |v - dc|^2 = sum |v|^2 - 2 dc . sum v + c |dc|^2 */
+		power = sq - 2.0 * (e->dc_x * sx + e->dc_y * sy) +
+			c * (e->dc_x * e->dc_x + e->dc_y * e->dc_y);
+		if (power > 0.0)
+			amp = sqrt(power / c) * e->amp_ms2_per_lsb;
+		if (now->clipped != from->clipped)
+			flags |= ESTIMATE_CLIPPED;
+	}
+
+	if (c < 3 || (e->phase_acc < WARM_UP_UNITS &&
+		      e->phase_acc > -WARM_UP_UNITS))
+		flags |= ESTIMATE_WARMING_UP;
+	if (amp * 1000.0 < (double)e->cfg.min_amplitude_mms2)
+		flags |= ESTIMATE_NO_VIBRATION;
+	if (noise_rad * 1000.0 > (double)e->cfg.max_phase_noise_mrad)
+		flags |= ESTIMATE_NOISY;
+	if (e->same_run >= e->stuck_samples)
+		flags |= ESTIMATE_STUCK;
+
+	*ret = (struct estimate){
+		.freq_hz = fabs(regression_slope_rev(&r)) *
+			   e->cfg.sample_rate_hz,
+		.amplitude_ms2 = amp,
+		.phase_noise_mrad = noise_rad * 1000.0,
+		.flags = flags,
+		.samples = e->samples,
+	};
+}
+
+bool estimate_valid(const struct estimate *est)
+{
+	return est->flags == 0;
+}
+
+const char *estimate_flag_to_string(uint32_t flag)
+{
+	switch (flag) {
+	case 0:
+		return "valid";
+	case ESTIMATE_WARMING_UP:
+		return "warming up";
+	case ESTIMATE_NO_VIBRATION:
+		return "no vibration";
+	case ESTIMATE_CLIPPED:
+		return "clipped";
+	case ESTIMATE_NOISY:
+		return "too noisy";
+	case ESTIMATE_STUCK:
+		return "sensor stuck";
+	default:
+		return "unknown";
+	}
+}
