@@ -23,12 +23,19 @@
  */
 #include <stdio.h>
 
+#include "estimator.h"
 #include "safety.h"
 
 #define NSEC_PER_MSEC	1000000ull
 
 _Static_assert(SAFETY_ABS_MAX_FREQ_MHZ < SAFETY_CONTRACTION_MIN_FREQ_MHZ,
 	       "the absolute limit must stay below the contraction band");
+_Static_assert((int)SAFETY_EST_WARMING_UP == (int)ESTIMATE_WARMING_UP &&
+	       (int)SAFETY_EST_NO_VIBRATION == (int)ESTIMATE_NO_VIBRATION &&
+	       (int)SAFETY_EST_CLIPPED == (int)ESTIMATE_CLIPPED &&
+	       (int)SAFETY_EST_NOISY == (int)ESTIMATE_NOISY &&
+	       (int)SAFETY_EST_STUCK == (int)ESTIMATE_STUCK,
+	       "safety's estimate flags must equal lib/estimator.h's");
 _Static_assert(SAFETY_DEFAULT_MAX_FREQ_MHZ <= SAFETY_ABS_MAX_FREQ_MHZ,
 	       "the default band must be inside the absolute limit");
 

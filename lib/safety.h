@@ -54,9 +54,9 @@
 #define SAFETY_ABS_MAX_OVERSPEED_MS	1000u
 
 /*
- * Estimator quality flags.  These are copies of enum estimate_flag in
- * lib/estimator.h (written in parallel); the bit values must stay equal.
- * Once estimator.h exists, a static assertion in safety.c should tie them.
+ * Estimator quality flags: copies of enum estimate_flag in lib/estimator.h
+ * so that this header stands alone; a static assertion in safety.c keeps
+ * the bit values equal.
  */
 enum safety_estimate_flag {
 	SAFETY_EST_WARMING_UP	= 1u << 0,
@@ -235,7 +235,14 @@ struct safety_input {
 	uint64_t now_ns;		/* CLOCK_MONOTONIC */
 	bool driving;			/* the daemon is driving the motor */
 	uint32_t duty_permille;		/* commanded drive, 0..1000 */
-	bool estimate_valid;		/* the estimator has a frequency */
+	/*
+	 * The daemon decides what counts as valid.  With lib/estimator.h's
+	 * convention (valid = no flag set) a clipped or noisy window that
+	 * lasts sensor_loss_ms is a STOP; if the daemon passes such estimates
+	 * as valid, the monitor accepts them as supervision.  WARMING_UP,
+	 * NO_VIBRATION and STUCK never count as supervision here.
+	 */
+	bool estimate_valid;
 	uint32_t estimate_flags;	/* enum safety_estimate_flag */
 	uint32_t freq_mhz;		/* measured, meaningful if valid */
 	bool stall_detected;		/* from the controller */
