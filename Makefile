@@ -10,7 +10,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes
 HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu17 $(WARN) $(HARDEN) -Iinclude -Ilib
+CFLAGS += -std=gnu17 $(WARN) $(HARDEN) -Iinclude -Ilib -Ibench
 LDLIBS += -lm
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -28,6 +28,8 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
 BENCH_SRC := $(wildcard bench/bench-*.c)
 BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
+# The control chain closed in simulated time, for benchmarks and tests.
+SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
 	bench-control clean
@@ -44,10 +46,10 @@ $(O)/%.o: %.c
 $(O)/libmassage.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libmassage.a
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-$(O)/bench/%: $(O)/bench/%.o $(O)/libmassage.a
+$(O)/bench/%: $(O)/bench/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: each binary is a cmocka group; all run even if one fails.

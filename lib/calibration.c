@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/*
+ * calibration.c - measure and use the duty -> frequency curve
+ */
+#include <errno.h>
+#include <math.h>
+
+#include "calibration.h"
+
+/* First point at which the motor turns: the curve below it is flat. */
+static unsigned int calibration_first_spinning(const struct calibration *cal)
+{
+	unsigned int i;
+
+	for (i = 0; i < cal->n_points; i++)
+		if (cal->pt[i].freq_hz > 0)
+			return i;
+	return cal->n_points;
+}
+
+int calibration_validate(const struct calibration *cal)
+{
+	unsigned int i, first;
+
+	if (cal->n_points < 2 || cal->n_points > CALIBRATION_POINTS_MAX)
+		return -EINVAL;
+	for (i = 0; i < cal->n_points; i++) {
+		const struct calibration_point *p = &cal->pt[i];
+
+		if (!isfinite(p->duty) || !isfinite(p->freq_hz) ||
+		    !isfinite(p->amplitude_ms2) || p->duty < 0 || p->duty > 1 ||
+		    p->freq_hz < 0 || p->amplitude_ms2 < 0)
+			return -EINVAL;
+		if (i && p->duty <= cal->pt[i - 1].duty)
+			return -EINVAL;
+	}
+	first = calibration_first_spinning(cal);
+	if (cal->n_points - first < 2)
+		return -EINVAL;
+	for (i = first + 1; i < cal->n_points; i++)
+		if (cal->pt[i].freq_hz <= cal->pt[i - 1].freq_hz)
+			return -EINVAL;
+	return 0;
+}
+
+static double lerp(double x, double x0, double x1, double y0, double y1)
+{
+	return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+}
+
+double calibration_duty_for(const struct calibration *cal, double freq_hz)
+{
+	unsigned int i = calibration_first_spinning(cal);
+	const struct calibration_point *pt = cal->pt;
+
+	if (i + 1 >= cal->n_points)
+		return 0;
+	if (freq_hz <= pt[i].freq_hz)
+		return pt[i].duty;
+	for (; i + 1 < cal->n_points; i++)
+		if (freq_hz <= pt[i + 1].freq_hz)
+			return lerp(freq_hz, pt[i].freq_hz, pt[i + 1].freq_hz,
+				    pt[i].duty, pt[i + 1].duty);
+	return pt[cal->n_points - 1].duty;
+}
+
+double calibration_freq_at(const struct calibration *cal, double duty)
+{
+	const struct calibration_point *pt = cal->pt;
+	unsigned int i;
+
+	if (!cal->n_points || duty <= pt[0].duty)
+		return cal->n_points ? pt[0].freq_hz : 0;
+	for (i = 0; i + 1 < cal->n_points; i++)
+		if (duty <= pt[i + 1].duty)
+			return lerp(duty, pt[i].duty, pt[i + 1].duty,
+				    pt[i].freq_hz, pt[i + 1].freq_hz);
+	return pt[cal->n_points - 1].freq_hz;
+}
+
+double calibration_amplitude_at(const struct calibration *cal, double freq_hz)
+{
+	unsigned int i = calibration_first_spinning(cal);
+	const struct calibration_point *pt = cal->pt, *last;
+
+	if (i >= cal->n_points)
+		return 0;
+	/* outside the curve the force, and so the amplitude, goes with w^2 */
+	if (freq_hz <= pt[i].freq_hz)
+		return pt[i].amplitude_ms2 * pow(freq_hz / pt[i].freq_hz, 2);
+	for (; i + 1 < cal->n_points; i++)
+		if (freq_hz <= pt[i + 1].freq_hz)
+			return lerp(freq_hz, pt[i].freq_hz, pt[i + 1].freq_hz,
+				    pt[i].amplitude_ms2, pt[i + 1].amplitude_ms2);
+	last = &pt[cal->n_points - 1];
+	return last->amplitude_ms2 * pow(freq_hz / last->freq_hz, 2);
+}
+
+double calibration_max_freq_hz(const struct calibration *cal)
+{
+	return cal->n_points ? cal->pt[cal->n_points - 1].freq_hz : 0;
+}
+
+void calibration_config_default(struct calibration_config *cfg)
+{
+	*cfg = (struct calibration_config) {
+		.n_points = 12,
+		.duty_min = 0.12,
+		.duty_max = 1.0,
+		.settle_s = 0.4,	/* 8 mechanical time constants */
+		.measure_s = 0.3,
+	};
+}
+
+int calibration_run_init(struct calibration_run *run,
+			 const struct calibration_config *cfg)
+{
+	if (cfg->n_points < 4 || cfg->n_points > CALIBRATION_POINTS_MAX ||
+	    !(cfg->duty_min > 0) || !(cfg->duty_max <= 1) ||
+	    !(cfg->duty_min < cfg->duty_max) || !(cfg->settle_s >= 0.05) ||
+	    !(cfg->measure_s >= 0.05) || cfg->settle_s > 10 ||
+	    cfg->measure_s > 10)
+		return -EINVAL;
+	*run = (struct calibration_run) { .cfg = *cfg };
+	return 0;
+}
+
+double calibration_run_total_s(const struct calibration_config *cfg)
+{
+	return cfg->n_points * (cfg->settle_s + cfg->measure_s);
+}
+
+static double calibration_step_duty(const struct calibration_run *run)
+{
+	const struct calibration_config *c = &run->cfg;
+
+	return c->duty_min + (c->duty_max - c->duty_min) * run->step /
+				     (c->n_points - 1);
+}
+
+int calibration_run_step(struct calibration_run *run, double dt_s,
+			 double freq_hz, double amplitude_ms2, bool valid,
+			 double *ret_duty)
+{
+	struct calibration_point *pt;
+
+	*ret_duty = 0;
+	if (run->phase == CALIBRATION_DONE)
+		return 1;
+	if (run->phase == CALIBRATION_FAILED)
+		return -EIO;
+	if (!(dt_s >= 0) || dt_s > 1)
+		dt_s = 0;
+
+	run->t_s += dt_s;
+	if (run->phase == CALIBRATION_SETTLING) {
+		if (run->t_s >= run->cfg.settle_s) {
+			run->phase = CALIBRATION_MEASURING;
+			run->t_s = 0;
+			run->sum_freq = run->sum_amp = 0;
+			run->n_valid = run->n_seen = 0;
+		}
+		*ret_duty = calibration_step_duty(run);
+		return 0;
+	}
+
+	run->n_seen++;
+	if (valid) {
+		run->sum_freq += freq_hz;
+		run->sum_amp += amplitude_ms2;
+		run->n_valid++;
+	}
+	if (run->t_s < run->cfg.measure_s) {
+		*ret_duty = calibration_step_duty(run);
+		return 0;
+	}
+
+	pt = &run->result.pt[run->step];
+	pt->duty = calibration_step_duty(run);
+	/* a step where most readings are invalid did not turn the motor */
+	if (run->n_valid * 2 > run->n_seen) {
+		pt->freq_hz = run->sum_freq / run->n_valid;
+		pt->amplitude_ms2 = run->sum_amp / run->n_valid;
+	} else {
+		pt->freq_hz = 0;
+		pt->amplitude_ms2 = 0;
+	}
+	run->result.n_points = ++run->step;
+	run->t_s = 0;
+
+	if (run->step < run->cfg.n_points) {
+		run->phase = CALIBRATION_SETTLING;
+		*ret_duty = calibration_step_duty(run);
+		return 0;
+	}
+	if (pt->freq_hz <= 0) {
+		run->phase = CALIBRATION_FAILED;
+		return -EIO;
+	}
+	if (calibration_validate(&run->result) < 0) {
+		run->phase = CALIBRATION_FAILED;
+		return -ERANGE;
+	}
+	run->phase = CALIBRATION_DONE;
+	return 1;
+}

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * controller.c - feedforward + PI frequency control, contact and stall
+ */
+#include <errno.h>
+#include <math.h>
+
+#include "controller.h"
+
+void controller_config_default(struct controller_config *cfg)
+{
+	*cfg = (struct controller_config) {
+		.kp_per_hz = 0.03,
+		.ki_per_hz_s = 0.8,
+		.slew_per_s = 50.0,
+		.ramp_hz_per_s = 60.0,
+		.soft_stop_s = 0.3,
+		.duty_max = 1.0,
+		.contact_ratio = 0.85,
+		.liftoff_ratio = 0.92,
+		.contact_s = 0.03,
+		.stall_duty = 0.3,
+		.stall_ratio = 0.2,
+		.stall_s = 0.04,
+	};
+}
+
+static bool positive(double v)
+{
+	return isfinite(v) && v > 0;
+}
+
+int controller_init(struct controller *c, const struct controller_config *cfg,
+		    const struct calibration *cal)
+{
+	int r;
+
+	if (!positive(cfg->slew_per_s) || !positive(cfg->ramp_hz_per_s) ||
+	    !positive(cfg->soft_stop_s) || !positive(cfg->duty_max) ||
+	    cfg->duty_max > 1 || !(cfg->kp_per_hz >= 0) ||
+	    !(cfg->ki_per_hz_s >= 0) || !isfinite(cfg->kp_per_hz) ||
+	    !isfinite(cfg->ki_per_hz_s) || !positive(cfg->contact_ratio) ||
+	    !(cfg->liftoff_ratio >= cfg->contact_ratio) ||
+	    !(cfg->contact_s >= 0) || !(cfg->stall_s >= 0) ||
+	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0))
+		return -EINVAL;
+	r = calibration_validate(cal);
+	if (r < 0)
+		return r;
+	*c = (struct controller) { .cfg = *cfg, .cal = *cal };
+	return 0;
+}
+
+int controller_set_target(struct controller *c, double freq_hz)
+{
+	if (!isfinite(freq_hz) || freq_hz < 0)
+		return -EINVAL;
+	if (freq_hz > calibration_max_freq_hz(&c->cal))
+		return -ERANGE;
+	c->target_hz = freq_hz;
+	return 0;
+}
+
+void controller_start(struct controller *c, double from_hz)
+{
+	if (c->mode == CONTROLLER_RUNNING)
+		return;
+	c->mode = CONTROLLER_RUNNING;
+	c->reference_hz = isfinite(from_hz) && from_hz > 0 ? from_hz : 0;
+	if (c->reference_hz > c->target_hz)
+		c->reference_hz = c->target_hz;
+	/* resume from the present drive so that a restart is bumpless */
+	c->integral = 0;
+	c->stalled = false;
+	c->stall_timer_s = 0;
+}
+
+void controller_stop(struct controller *c)
+{
+	if (c->mode == CONTROLLER_RUNNING)
+		c->mode = CONTROLLER_STOPPING;
+}
+
+void controller_halt(struct controller *c)
+{
+	c->mode = CONTROLLER_IDLE;
+	c->duty = 0;
+	c->integral = 0;
+}
+
+enum controller_mode controller_mode(const struct controller *c)
+{
+	return c->mode;
+}
+
+static void controller_judge_contact(struct controller *c,
+				     const struct controller_input *in)
+{
+	double expected, ratio;
+	bool looks_pressed;
+
+	if (!in->valid)
+		return;
+	expected = calibration_amplitude_at(&c->cal, in->freq_hz);
+	if (!(expected > 0))
+		return;
+	ratio = in->amplitude_ms2 / expected;
+	looks_pressed = c->in_contact ? ratio < c->cfg.liftoff_ratio :
+					ratio < c->cfg.contact_ratio;
+	if (looks_pressed == c->in_contact) {
+		c->contact_timer_s = 0;
+		return;
+	}
+	c->contact_timer_s += in->dt_s;
+	if (c->contact_timer_s >= c->cfg.contact_s) {
+		c->in_contact = looks_pressed;
+		c->contact_timer_s = 0;
+	}
+}
+
+/* Drive without motion: the rotor is blocked or the head is jammed. */
+static void controller_judge_stall(struct controller *c,
+				   const struct controller_input *in)
+{
+	double expected, amplitude = in->valid ? in->amplitude_ms2 : 0;
+	bool still;
+
+	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty) {
+		c->stall_timer_s = 0;
+		return;
+	}
+	expected = calibration_amplitude_at(&c->cal,
+					    calibration_freq_at(&c->cal,
+								c->duty));
+	still = amplitude < c->cfg.stall_ratio * expected;
+	c->stall_timer_s = still ? c->stall_timer_s + in->dt_s : 0;
+	if (c->stall_timer_s >= c->cfg.stall_s)
+		c->stalled = true;
+}
+
+static double clamp(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+void controller_step(struct controller *c, const struct controller_input *in,
+		     struct controller_output *ret)
+{
+	const struct controller_config *cfg = &c->cfg;
+	double dt = isfinite(in->dt_s) && in->dt_s > 0 ? in->dt_s : 0;
+	double want = 0, err, p_term, step_max;
+	bool saturated = false;
+
+	if (dt > 0.1)
+		dt = 0.1;	/* a long gap must not wind anything up */
+	controller_judge_contact(c, in);
+	controller_judge_stall(c, in);
+
+	switch (c->mode) {
+	case CONTROLLER_IDLE:
+		c->duty = 0;
+		break;
+	case CONTROLLER_STOPPING:
+		c->duty -= dt * cfg->duty_max / cfg->soft_stop_s;
+		if (c->duty <= 0) {
+			c->duty = 0;
+			c->mode = CONTROLLER_IDLE;
+		}
+		break;
+	case CONTROLLER_RUNNING:
+		/* soft start: the reference climbs, the loop follows it */
+		if (c->reference_hz < c->target_hz)
+			c->reference_hz = fmin(c->target_hz, c->reference_hz +
+					       cfg->ramp_hz_per_s * dt);
+		else
+			c->reference_hz = c->target_hz;
+
+		want = calibration_duty_for(&c->cal, c->reference_hz);
+		if (in->valid) {
+			err = c->reference_hz - in->freq_hz;
+			p_term = cfg->kp_per_hz * err;
+			want += p_term + c->integral;
+			/* integrate only where it does not push further into
+			 * the limit (conditional-integration anti-windup)
+			 */
+			if (!((want >= cfg->duty_max && err > 0) ||
+			      (want <= 0 && err < 0)))
+				c->integral += cfg->ki_per_hz_s * err * dt;
+			c->integral = clamp(c->integral, -cfg->duty_max,
+					    cfg->duty_max);
+		} else {
+			want += c->integral;
+		}
+		if (want >= cfg->duty_max || want <= 0)
+			saturated = true;
+		want = clamp(want, 0, cfg->duty_max);
+		step_max = cfg->slew_per_s * dt;
+		if (fabs(want - c->duty) > step_max) {
+			want = c->duty + (want > c->duty ? step_max : -step_max);
+			saturated = true;
+		}
+		c->duty = want;
+		break;
+	}
+
+	*ret = (struct controller_output) {
+		.duty = c->duty,
+		.reference_hz = c->mode == CONTROLLER_RUNNING ?
+					c->reference_hz : 0,
+		.in_contact = c->in_contact,
+		.stalled = c->stalled,
+		.saturated = saturated,
+	};
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * controller.h - hold the vibration frequency through contact and pressure
+ *
+ * Feedforward from the measured calibration curve plus PI on the frequency
+ * error, with conditional-integration anti-windup, an output slew limit,
+ * a soft start (the reference ramps up) and a soft stop (the drive ramps
+ * down). It also judges contact from the amplitude signature against the
+ * free-air amplitude the calibration recorded, and detects a stall.
+ *
+ * Pure logic: no I/O, no allocation, no logging; one call per control
+ * period from the real-time thread.
+ */
+#ifndef MASSAGED_CONTROLLER_H
+#define MASSAGED_CONTROLLER_H
+
+#include <stdbool.h>
+
+#include "calibration.h"
+
+struct controller_config {
+	double kp_per_hz;	/* duty per Hz of error */
+	double ki_per_hz_s;	/* duty per Hz s of error */
+	double slew_per_s;	/* largest drive change per second */
+	double ramp_hz_per_s;	/* soft start: reference slope */
+	double soft_stop_s;	/* soft stop: full drive to zero in this time */
+	double duty_max;	/* ceiling, <= the kernel's */
+	double contact_ratio;	/* amplitude / free-air below this: contact */
+	double liftoff_ratio;	/* above this: lifted off (hysteresis) */
+	double contact_s;	/* a change must hold this long */
+	double stall_duty;	/* stall only judged at or above this drive */
+	double stall_ratio;	/* amplitude / expected below this: stalled */
+	double stall_s;		/* for this long */
+};
+
+enum controller_mode {
+	CONTROLLER_IDLE,	/* drive 0 */
+	CONTROLLER_RUNNING,	/* holding (or ramping to) the target */
+	CONTROLLER_STOPPING,	/* soft stop under way */
+};
+
+struct controller_input {
+	double dt_s;		/* time since the last step */
+	double freq_hz;		/* estimator */
+	double amplitude_ms2;	/* estimator, RMS */
+	bool valid;		/* the estimate may be used */
+};
+
+struct controller_output {
+	double duty;		/* 0 .. duty_max, drive this now */
+	double reference_hz;	/* where the soft start has got to */
+	bool in_contact;
+	bool stalled;
+	bool saturated;		/* at duty_max or the slew limit */
+};
+
+struct controller {
+	struct controller_config cfg;
+	struct calibration cal;
+	enum controller_mode mode;
+	double target_hz, reference_hz;
+	double integral, duty;
+	bool in_contact, stalled;
+	double contact_timer_s, stall_timer_s;
+};
+
+void controller_config_default(struct controller_config *cfg);
+/* 0, or -EINVAL for a bad @cfg or @cal (see calibration_validate()). */
+int controller_init(struct controller *c, const struct controller_config *cfg,
+		    const struct calibration *cal);
+/* 0, or -ERANGE above what the calibrated motor reaches, -EINVAL if < 0. */
+int controller_set_target(struct controller *c, double freq_hz);
+/* Soft start from the present speed @from_hz (0 from rest). */
+void controller_start(struct controller *c, double from_hz);
+void controller_stop(struct controller *c);
+/* Drive to zero now, no ramp: for faults. */
+void controller_halt(struct controller *c);
+enum controller_mode controller_mode(const struct controller *c);
+void controller_step(struct controller *c, const struct controller_input *in,
+		     struct controller_output *ret);
+
+#endif
