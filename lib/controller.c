@@ -162,7 +162,8 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		break;
 	case CONTROLLER_STOPPING:
 		c->duty -= dt * cfg->duty_max / cfg->soft_stop_s;
-		if (c->duty <= 0) {
+		/* rounding must not leave a sliver of drive on */
+		if (c->duty <= 1e-9) {
 			c->duty = 0;
 			c->mode = CONTROLLER_IDLE;
 		}

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Controller and calibration: the rules in isolation with synthetic
+ * readings, then the whole chain on the plant (bench/control-sim.c).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "control-sim.h"
+
+#define DT	0.001
+
+/* A made-up motor: 10 Hz at 20 %, 70 Hz at 100 %, amplitude ~ f^2 */
+static void linear_cal(struct calibration *cal)
+{
+	unsigned int i;
+
+	cal->n_points = 9;
+	for (i = 0; i < cal->n_points; i++) {
+		double duty = 0.2 + 0.1 * i;
+		double f = 10 + 60 * (duty - 0.2) / 0.8;
+
+		cal->pt[i] = (struct calibration_point) {
+			.duty = duty, .freq_hz = f,
+			.amplitude_ms2 = 20 * (f / 50) * (f / 50),
+		};
+	}
+}
+
+static void new_controller(struct controller *c)
+{
+	struct controller_config cfg;
+	struct calibration cal;
+
+	controller_config_default(&cfg);
+	linear_cal(&cal);
+	assert_int_equal(controller_init(c, &cfg, &cal), 0);
+}
+
+static struct controller_output step(struct controller *c, double f,
+				     double amp, bool valid)
+{
+	struct controller_input in = {
+		.dt_s = DT, .freq_hz = f, .amplitude_ms2 = amp, .valid = valid,
+	};
+	struct controller_output out;
+
+	controller_step(c, &in, &out);
+	return out;
+}
+
+static void test_calibration_rejects_bad_curves(void **state)
+{
+	struct calibration cal;
+
+	(void)state;
+	linear_cal(&cal);
+	assert_int_equal(calibration_validate(&cal), 0);
+	cal.n_points = 1;
+	assert_int_equal(calibration_validate(&cal), -EINVAL);
+	linear_cal(&cal);
+	cal.pt[3].freq_hz = cal.pt[2].freq_hz;	/* not rising */
+	assert_int_equal(calibration_validate(&cal), -EINVAL);
+	linear_cal(&cal);
+	cal.pt[4].duty = cal.pt[3].duty;	/* duty not ascending */
+	assert_int_equal(calibration_validate(&cal), -EINVAL);
+	linear_cal(&cal);
+	cal.pt[5].amplitude_ms2 = NAN;
+	assert_int_equal(calibration_validate(&cal), -EINVAL);
+}
+
+static void test_calibration_interpolates_and_clamps(void **state)
+{
+	struct calibration cal;
+
+	(void)state;
+	linear_cal(&cal);
+	assert_float_equal(calibration_duty_for(&cal, 40), 0.6, 1e-9);
+	assert_float_equal(calibration_duty_for(&cal, 5), 0.2, 1e-9);
+	assert_float_equal(calibration_duty_for(&cal, 90), 1.0, 1e-9);
+	assert_float_equal(calibration_freq_at(&cal, 0.6), 40, 1e-9);
+	/* beyond the curve the amplitude follows m e w^2 */
+	assert_float_equal(calibration_amplitude_at(&cal, 140),
+			   cal.pt[8].amplitude_ms2 * 4, 1e-9);
+}
+
+static void test_calibration_run_rejects_bad_config(void **state)
+{
+	struct calibration_config cfg;
+	struct calibration_run run;
+
+	(void)state;
+	calibration_config_default(&cfg);
+	cfg.duty_min = 0.9;
+	cfg.duty_max = 0.5;
+	assert_int_equal(calibration_run_init(&run, &cfg), -EINVAL);
+	calibration_config_default(&cfg);
+	cfg.n_points = 2;
+	assert_int_equal(calibration_run_init(&run, &cfg), -EINVAL);
+	calibration_config_default(&cfg);
+	cfg.settle_s = NAN;
+	assert_int_equal(calibration_run_init(&run, &cfg), -EINVAL);
+}
+
+static void test_calibration_measures_a_monotone_curve_on_the_plant(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct calibration cal;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(calibration_validate(&cal), 0);
+	assert_true(calibration_max_freq_hz(&cal) > 60);
+	/* the plant's own speed at full duty, within the estimator's error */
+	assert_float_equal(calibration_freq_at(&cal, 1.0),
+			   control_sim_freq_hz(s), 1.0);
+	free(s);
+}
+
+static void test_calibration_fails_with_a_dead_sensor(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct calibration cal;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	plant_set_fault(&s->plant, PLANT_FAULT_SENSOR_DROPOUT, true);
+	assert_int_equal(control_sim_calibrate(s, &cal), -EIO);
+	free(s);
+}
+
+static void test_controller_rejects_bad_config(void **state)
+{
+	struct controller_config cfg;
+	struct calibration cal;
+	struct controller c;
+
+	(void)state;
+	linear_cal(&cal);
+	controller_config_default(&cfg);
+	cfg.duty_max = 1.5;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
+	cfg.liftoff_ratio = cfg.contact_ratio / 2;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
+	cfg.kp_per_hz = NAN;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
+	cal.n_points = 0;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+}
+
+static void test_target_beyond_the_motor_is_refused(void **state)
+{
+	struct controller c;
+
+	(void)state;
+	new_controller(&c);
+	assert_int_equal(controller_set_target(&c, 45), 0);
+	assert_int_equal(controller_set_target(&c, 71), -ERANGE);
+	assert_int_equal(controller_set_target(&c, -1), -EINVAL);
+	assert_int_equal(controller_set_target(&c, NAN), -EINVAL);
+	assert_float_equal(c.target_hz, 45, 0);
+}
+
+static void test_idle_controller_drives_nothing(void **state)
+{
+	struct controller c;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	assert_float_equal(step(&c, 0, 0, false).duty, 0, 0);
+}
+
+static void test_soft_start_ramps_the_reference(void **state)
+{
+	struct controller_output out = { 0 };
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 0);
+	for (i = 0; i < 100; i++)
+		out = step(&c, out.reference_hz, 10, true);
+	/* 60 Hz/s for 0.1 s */
+	assert_float_equal(out.reference_hz, 6.0, 0.01);
+	for (i = 0; i < 1000; i++)
+		out = step(&c, out.reference_hz, 10, true);
+	assert_float_equal(out.reference_hz, 45, 0);
+}
+
+static void test_soft_stop_reaches_zero_drive_within_its_ramp(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 70);
+	controller_start(&c, 70);
+	for (i = 0; i < 500; i++)
+		out = step(&c, 60, 20, true);
+	assert_float_equal(out.duty, 1.0, 1e-9);
+	controller_stop(&c);
+	for (i = 0; i < 300; i++) {	/* soft_stop_s = 0.3 s */
+		double before = out.duty;
+
+		out = step(&c, 60, 20, true);
+		assert_true(out.duty <= before);
+	}
+	assert_float_equal(out.duty, 0, 1e-9);
+	assert_int_equal(controller_mode(&c), CONTROLLER_IDLE);
+}
+
+static void test_halt_cuts_drive_at_once(void **state)
+{
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 45);
+	for (i = 0; i < 100; i++)
+		step(&c, 45, 15, true);
+	controller_halt(&c);
+	assert_float_equal(step(&c, 45, 15, true).duty, 0, 0);
+}
+
+static void test_integrator_does_not_wind_up_in_saturation(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 60);
+	controller_start(&c, 60);
+	/* held back far below target for 5 s: drive pinned at the ceiling */
+	for (i = 0; i < 5000; i++)
+		out = step(&c, 30, 10, true);
+	assert_true(out.saturated);
+	assert_float_equal(out.duty, 1.0, 1e-9);
+	/* released: overshoot must pull the drive down within 50 ms */
+	for (i = 0; i < 50; i++)
+		out = step(&c, 62, 20, true);
+	assert_true(out.duty < 1.0);
+}
+
+static void test_slew_limit_bounds_each_change(void **state)
+{
+	struct controller_output out, prev;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 60);
+	controller_start(&c, 60);
+	prev = step(&c, 60, 20, true);
+	for (i = 0; i < 200; i++) {
+		out = step(&c, i % 2 ? 10 : 70, 20, true);
+		assert_true(fabs(out.duty - prev.duty) <=
+			    c.cfg.slew_per_s * DT + 1e-12);
+		prev = out;
+	}
+}
+
+static void test_invalid_estimate_freezes_the_integrator(void **state)
+{
+	struct controller c;
+	double integral;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 45);
+	for (i = 0; i < 100; i++)
+		step(&c, 44, 15, true);
+	integral = c.integral;
+	for (i = 0; i < 100; i++)
+		step(&c, 0, 0, false);
+	assert_float_equal(c.integral, integral, 0);
+}
+
+static void test_contact_follows_amplitude_with_hysteresis(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	double free_air;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	free_air = calibration_amplitude_at(&c.cal, 45);
+	for (i = 0; i < 100; i++)
+		out = step(&c, 45, free_air, true);
+	assert_false(out.in_contact);
+	for (i = 0; i < 29; i++)
+		out = step(&c, 45, 0.7 * free_air, true);
+	assert_false(out.in_contact);	/* must hold 30 ms */
+	for (i = 0; i < 2; i++)
+		out = step(&c, 45, 0.7 * free_air, true);
+	assert_true(out.in_contact);
+	/* between the two thresholds nothing changes */
+	for (i = 0; i < 100; i++)
+		out = step(&c, 45, 0.88 * free_air, true);
+	assert_true(out.in_contact);
+	for (i = 0; i < 31; i++)
+		out = step(&c, 45, 0.98 * free_air, true);
+	assert_false(out.in_contact);
+}
+
+static void test_stall_is_detected_when_drive_gives_no_motion(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 45);
+	for (i = 0; i < 200; i++)
+		out = step(&c, 45, 15, true);
+	assert_false(out.stalled);
+	for (i = 0; i < 39; i++)
+		out = step(&c, 0, 0, false);
+	assert_false(out.stalled);
+	for (i = 0; i < 2; i++)
+		out = step(&c, 0, 0, false);
+	assert_true(out.stalled);
+}
+
+/* The point of the product: 45 Hz held while the pad is pressed harder. */
+static void test_closed_loop_holds_45hz_through_pressure_step(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s)), *open;
+	struct calibration cal;
+	double worst = 0, f_open0, duty = 0;
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(control_sim_init(s, NULL, 4), 0);
+	plant_set_contact(&s->plant, true, 3000);
+	assert_int_equal(control_sim_start(s, &cal, NULL, 45), 0);
+	for (i = 0; i < 2000; i++) {
+		control_sim_tick(s);
+		if (i >= 1800)
+			duty += s->out.duty / 200;
+	}
+	assert_float_equal(control_sim_freq_hz(s), 45, 0.2);
+
+	/* the same step open loop droops the speed by more than 15 % */
+	open = malloc(sizeof(*open));
+	assert_non_null(open);
+	*open = *s;
+	open->closed_loop = false;
+	open->open_duty = duty;
+	f_open0 = control_sim_freq_hz(open);
+	plant_set_contact(&open->plant, true, 6000);
+	for (i = 0; i < 2000; i++)
+		control_sim_tick(open);
+	assert_true(f_open0 - control_sim_freq_hz(open) > 0.15 * 45);
+	free(open);
+
+	plant_set_contact(&s->plant, true, 6000);
+	for (i = 0; i < 2000; i++) {
+		control_sim_tick(s);
+		if (i >= 1000)	/* held after one second */
+			worst = fmax(worst,
+				     fabs(control_sim_freq_hz(s) - 45));
+	}
+	assert_true(worst <= 0.2);
+	assert_true(s->out.in_contact);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_calibration_rejects_bad_curves),
+		cmocka_unit_test(test_calibration_interpolates_and_clamps),
+		cmocka_unit_test(test_calibration_run_rejects_bad_config),
+		cmocka_unit_test(test_calibration_measures_a_monotone_curve_on_the_plant),
+		cmocka_unit_test(test_calibration_fails_with_a_dead_sensor),
+		cmocka_unit_test(test_controller_rejects_bad_config),
+		cmocka_unit_test(test_target_beyond_the_motor_is_refused),
+		cmocka_unit_test(test_idle_controller_drives_nothing),
+		cmocka_unit_test(test_soft_start_ramps_the_reference),
+		cmocka_unit_test(test_soft_stop_reaches_zero_drive_within_its_ramp),
+		cmocka_unit_test(test_halt_cuts_drive_at_once),
+		cmocka_unit_test(test_integrator_does_not_wind_up_in_saturation),
+		cmocka_unit_test(test_slew_limit_bounds_each_change),
+		cmocka_unit_test(test_invalid_estimate_freezes_the_integrator),
+		cmocka_unit_test(test_contact_follows_amplitude_with_hysteresis),
+		cmocka_unit_test(test_stall_is_detected_when_drive_gives_no_motion),
+		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
+	};
+
+	return cmocka_run_group_tests_name("controller", tests, NULL, NULL);
+}
