@@ -411,6 +411,13 @@ bool safety_thermal_update(struct safety_thermal *t,
 	return t->tripped;
 }
 
+void safety_thermal_assume_hot(struct safety_thermal *t,
+			       const struct safety_limits *l)
+{
+	t->heat_ms = thermal_budget_ms(l);
+	t->tripped = true;
+}
+
 uint32_t safety_thermal_headroom_permille(const struct safety_thermal *t,
 					  const struct safety_limits *l)
 {
@@ -703,4 +710,9 @@ void safety_monitor_session_begin(struct safety_monitor *m)
 {
 	m->site_drive_ns = 0;
 	m->session_drive_ns = 0;
+}
+
+void safety_monitor_assume_hot(struct safety_monitor *m)
+{
+	safety_thermal_assume_hot(&m->thermal, &m->limits);
 }

@@ -210,6 +210,9 @@ struct safety_thermal {
 
 void safety_thermal_init(struct safety_thermal *t);
 /*
+ * All safety_thermal_* functions take limits that passed
+ * safety_limits_validate(); zero time constants are not guarded here.
+ *
  * Advance by @dt_ns at a constant @drive_permille (duty, or current as a
  * fraction of stall current).  Exact for any @dt_ns, so a long gap neither
  * overflows nor loses the heat.  Returns true if the motor is over budget
@@ -218,6 +221,13 @@ void safety_thermal_init(struct safety_thermal *t);
 bool safety_thermal_update(struct safety_thermal *t,
 			   const struct safety_limits *l,
 			   uint32_t drive_permille, uint64_t dt_ns);
+/*
+ * After an unclean restart the heat of the previous run is unknown: treat
+ * the budget as spent, so the motor is locked out for the full cool-down
+ * (tau * ln(1000 / thermal_resume_permille), 3.5 min by default).
+ */
+void safety_thermal_assume_hot(struct safety_thermal *t,
+			       const struct safety_limits *l);
 /* Heat budget left, 0..1000 permille (0 when tripped). */
 uint32_t safety_thermal_headroom_permille(const struct safety_thermal *t,
 					  const struct safety_limits *l);
@@ -321,5 +331,10 @@ int safety_may_start(const struct safety_monitor *m,
 void safety_monitor_site_changed(struct safety_monitor *m);
 /* A new session begins: site and session vibration times restart. */
 void safety_monitor_session_begin(struct safety_monitor *m);
+/*
+ * The daemon could not prove the last run ended cleanly (it crashed, or
+ * it restarted within the cool-down time): start in thermal lockout.
+ */
+void safety_monitor_assume_hot(struct safety_monitor *m);
 
 #endif

@@ -979,6 +979,91 @@ static void test_extreme_inputs_are_clamped_safely(void **state)
 	assert_int_equal(safety_may_start(NULL, NULL), -EINVAL);
 }
 
+static void test_unclean_restart_starts_in_thermal_lockout(void **state)
+{
+	struct safety_limits l = defaults();
+	struct safety_monitor m;
+	struct safety_verdict v;
+	enum safety_reason reason;
+
+	(void)state;
+	monitor_new(&m, &l);
+	safety_monitor_assume_hot(&m);
+	assert_int_equal(safety_may_start(&m, &reason), -EAGAIN);
+	assert_int_equal(reason, SAFETY_REASON_THERMAL_LOCKOUT);
+	v = eval(&m, idle(0));
+	assert_within_pct(v.thermal_cooldown_ms, 300000 * log(2), 0.1);
+	v = eval(&m, driving_ok(10 * MS));
+	assert_int_equal(v.action, SAFETY_STOP);
+	assert_int_equal(v.reason, SAFETY_REASON_THERMAL_LOCKOUT);
+}
+
+/* xorshift64: deterministic, no libc state */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void test_random_inputs_never_resume_a_stop_by_itself(void **state)
+{
+	struct safety_limits l = defaults();
+	struct safety_monitor m;
+	uint64_t seed = 0x9e3779b97f4a7c15ull, now = 0;
+	bool stopped = false;
+	enum safety_reason stop_reason = SAFETY_REASON_NONE;
+	unsigned int stops = 0;
+
+	(void)state;
+	l.lost_contact_pause = false;
+	monitor_new(&m, &l);
+	for (int i = 0; i < 200000; i++) {
+		uint64_t r = rnd(&seed);
+		struct safety_input in = driving_ok(0);
+		struct safety_verdict v;
+
+		if (r % 5000 == 0)
+			now -= MS;		/* rare clock fault */
+		else
+			now += (r >> 8) % (30 * MS);
+		in.now_ns = now;
+		in.driving = (r >> 40) % 8 != 0;
+		in.duty_permille = (r >> 16) % 1100;
+		in.estimate_valid = (r >> 20) % 16 != 0;
+		in.estimate_flags = (r >> 24) % 64 == 0 ? (r >> 30) & 31 : 0;
+		in.freq_mhz = (r >> 44) % 64 == 0 ? 90000 : 45000;
+		in.stall_detected = (r >> 50) % 32 == 0;
+		in.in_contact = (r >> 52) % 64 != 0;
+		in.kernel_estop = (r >> 56) % 2048 == 0;
+		in.kernel_watchdog_trip = (r >> 58) % 4096 == 1;
+
+		v = eval(&m, in);
+		if (in.kernel_estop)
+			assert_int_equal(v.action, SAFETY_STOP);
+		if (v.action != SAFETY_OK)
+			assert_int_not_equal(v.reason, SAFETY_REASON_NONE);
+		if (stopped) {
+			assert_int_equal(v.action, SAFETY_STOP);
+			assert_int_equal(v.reason, stop_reason);
+		} else if (v.action == SAFETY_STOP) {
+			stopped = true;
+			stop_reason = v.reason;
+			stops++;
+		}
+		assert_true(v.thermal_headroom_permille <= 1000);
+
+		/* now and then a person acknowledges, and starts a session */
+		if (stopped && (r >> 12) % 64 == 0 &&
+		    safety_acknowledge(&m) == 0) {
+			stopped = false;
+			safety_monitor_session_begin(&m);
+		}
+	}
+	assert_true(stops > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1109,8 @@ int main(void)
 		cmocka_unit_test(test_huge_dt_while_driving_stops_without_overflow),
 		cmocka_unit_test(test_huge_dt_while_idle_is_fine),
 		cmocka_unit_test(test_extreme_inputs_are_clamped_safely),
+		cmocka_unit_test(test_unclean_restart_starts_in_thermal_lockout),
+		cmocka_unit_test(test_random_inputs_never_resume_a_stop_by_itself),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
