@@ -23,6 +23,7 @@
 #define PERIOD_MIN_SAMPLES	2.0
 /* Two turns since reset end the warm-up */
 #define WARM_UP_UNITS		((int64_t)2 << 32)
+#define HALF_TURN_UNITS		((int64_t)1 << 31)
 
 _Static_assert((ESTIMATOR_PREFIX_RING & PREFIX_MASK) == 0,
 	       "prefix ring must be a power of two");
@@ -101,6 +102,9 @@ void estimator_reset(struct estimator *e)
 	e->same_run = 0;
 	e->phase_last_u32 = 0;
 	e->phase_acc = 0;
+	e->warm_ref = 0;
+	e->warm_refit = false;
+	e->kasa.n = 0.0;
 	e->phase_ref = 0;
 	memset(e->phase, 0, sizeof(e->phase));
 	e->phase_head = 0;
@@ -182,7 +186,8 @@ static void kasa_add(struct estimator *e, int16_t x, int16_t y)
 	struct estimator_kasa *k = &e->kasa;
 	double dx, dy, r2;
 
-	if (e->samples == 1)
+	/* restart now and then so the sums stay small and current */
+	if (k->n == 0.0 || k->n >= ESTIMATOR_PREFIX_RING)
 		*k = (struct estimator_kasa){ .x0 = x, .y0 = y };
 	dx = (double)x - k->x0;
 	dy = (double)y - k->y0;
@@ -316,6 +321,70 @@ static bool clipped(const struct estimator *e, int16_t v)
 	return v >= e->cfg.range_lsb || v <= -e->cfg.range_lsb;
 }
 
+/*
+ * Mean |v - dc|^2 of x/y over the window, LSB^2, and whether any sample in
+ * it clipped. With use_dc the DC is the period-aligned estimate; without,
+ * it is the window mean (a variance), which needs no estimate but leaves
+ * up to 1/(pi cycles) of the vibration in the mean on short windows.
+ */
+static double window_power(const struct estimator *e, bool use_dc,
+			   bool *ret_clipped)
+{
+	uint64_t n = e->samples, len = n < e->window ? n : e->window;
+	const struct estimator_prefix *now = prefix_at(e, n);
+	const struct estimator_prefix *from = prefix_at(e, n - len);
+	double sx = (double)(int64_t)(now->sum_x - from->sum_x);
+	double sy = (double)(int64_t)(now->sum_y - from->sum_y);
+	double sq = (double)(now->sum_sq - from->sum_sq);
+	double dx, dy, power;
+
+	if (ret_clipped)
+		*ret_clipped = now->clipped != from->clipped;
+	if (len == 0)
+		return 0.0;
+	dx = use_dc ? e->dc_x : sx / (double)len;
+	dy = use_dc ? e->dc_y : sy / (double)len;
+	/* sum |v - d|^2 = sum |v|^2 - 2 d . sum v + len |d|^2 */
+	power = sq - 2.0 * (dx * sx + dy * sy) + (double)len * (dx * dx + dy * dy);
+	return power > 0.0 ? power / (double)len : 0.0;
+}
+
+/* Whether the vibration reaches the minimum amplitude; needs no DC. */
+static bool vibration_present(const struct estimator *e)
+{
+	double min_lsb = e->cfg.min_amplitude_mms2 / 1000.0 /
+			 e->amp_ms2_per_lsb;
+
+	return window_power(e, false, NULL) >= min_lsb * min_lsb;
+}
+
+static void regression_clear(struct estimator *e)
+{
+	e->phase_count = 0;
+	e->phase_head = 0;
+	e->sum_p = 0;
+	e->sum_tp = 0;
+	e->sum_pp = 0;
+}
+
+/* Forget the phase history: the next vibration warms up from scratch. */
+static void phase_restart(struct estimator *e)
+{
+	regression_clear(e);
+	e->warm_ref = e->phase_acc;
+	e->warm_refit = false;
+	e->kasa.n = 0.0;
+	e->period_samples = 0.0;
+}
+
+static bool warming_up(const struct estimator *e)
+{
+	int64_t turns = e->phase_acc - e->warm_ref;
+
+	return e->phase_count < 3 ||
+	       (turns < WARM_UP_UNITS && turns > -WARM_UP_UNITS);
+}
+
 void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 {
 	const struct estimator_prefix *p = prefix_at(e, e->samples);
@@ -345,7 +414,12 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 			(clipped(e, x) || clipped(e, y) || clipped(e, z));
 	e->samples++;
 
-	if (e->phase_acc < WARM_UP_UNITS && e->phase_acc > -WARM_UP_UNITS) {
+	if (!vibration_present(e)) {
+		phase_restart(e);
+		return;
+	}
+
+	if (warming_up(e)) {
 		kasa_add(e, x, y);
 		/* no centre yet: a phase now would only bias the fit */
 		if (!kasa_centre(e, &e->dc_x, &e->dc_y))
@@ -363,6 +437,19 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 	if (e->phase_count > 0)
 		e->phase_acc += (int32_t)(u - e->phase_last_u32);
 	e->phase_last_u32 = u;
+	/* The circle fit through the first few noisy points of an arc is poor
+	 * and their phases would bias the slope: once half a turn is in the
+	 * fit, start the regression afresh. Noisy early phases may have
+	 * miscounted that half turn, so the warm-up counts from here.
+	 */
+	if (!e->warm_refit && (e->phase_acc - e->warm_ref > HALF_TURN_UNITS ||
+			       e->warm_ref - e->phase_acc > HALF_TURN_UNITS)) {
+		regression_clear(e);
+		e->warm_refit = true;
+		e->warm_ref = e->phase_acc > e->warm_ref ?
+			      e->phase_acc - HALF_TURN_UNITS :
+			      e->phase_acc + HALF_TURN_UNITS;
+	}
 	phase_push(e, e->phase_acc);
 
 	regression_moments(e, &r);
@@ -372,33 +459,19 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 
 void estimator_read(const struct estimator *e, struct estimate *ret)
 {
-	uint32_t c = e->phase_count, flags = 0;
+	bool warm = warming_up(e), clip;
+	uint32_t flags = 0;
 	struct regression r;
-	double amp = 0.0, noise_rad;
+	double amp, noise_rad;
 
 	regression_moments(e, &r);
 	noise_rad = regression_residual_rad(&r);
+	/* the period-aligned DC only exists once warmed up */
+	amp = sqrt(window_power(e, !warm, &clip)) * e->amp_ms2_per_lsb;
+	if (clip)
+		flags |= ESTIMATE_CLIPPED;
 
-	if (c > 0) {
-		const struct estimator_prefix *now = prefix_at(e, e->samples);
-		const struct estimator_prefix *from =
-			prefix_at(e, e->samples - c);
-		double sx = (double)(int64_t)(now->sum_x - from->sum_x);
-		double sy = (double)(int64_t)(now->sum_y - from->sum_y);
-		double sq = (double)(now->sum_sq - from->sum_sq);
-		double power;
-
-		/* sum |v - dc|^2 = sum |v|^2 - 2 dc . sum v + c |dc|^2 */
-		power = sq - 2.0 * (e->dc_x * sx + e->dc_y * sy) +
-			c * (e->dc_x * e->dc_x + e->dc_y * e->dc_y);
-		if (power > 0.0)
-			amp = sqrt(power / c) * e->amp_ms2_per_lsb;
-		if (now->clipped != from->clipped)
-			flags |= ESTIMATE_CLIPPED;
-	}
-
-	if (c < 3 || (e->phase_acc < WARM_UP_UNITS &&
-		      e->phase_acc > -WARM_UP_UNITS))
+	if (warm)
 		flags |= ESTIMATE_WARMING_UP;
 	if (amp * 1000.0 < (double)e->cfg.min_amplitude_mms2)
 		flags |= ESTIMATE_NO_VIBRATION;

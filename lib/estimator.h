@@ -125,6 +125,8 @@ struct estimator {
 	/* phase, 2^-32 rev units */
 	uint32_t phase_last_u32;
 	int64_t phase_acc;
+	int64_t warm_ref;		/* phase where the vibration began */
+	bool warm_refit;		/* regression restarted after 1/2 turn */
 	int64_t phase_ref;		/* origin of the sums below */
 	int64_t phase[ESTIMATOR_WINDOW_MAX];
 	uint32_t phase_head;
