@@ -82,4 +82,4 @@ clean:
 	rm -rf build
 	-$(MAKE) -C kmod clean
 
--include $(LIB_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(shell find $(O) -name "*.d" 2>/dev/null)

@@ -10,8 +10,8 @@
 void controller_config_default(struct controller_config *cfg)
 {
 	*cfg = (struct controller_config) {
-		.kp_per_hz = 0.03,
-		.ki_per_hz_s = 0.8,
+		.kp_per_hz = 0.02,
+		.ki_per_hz_s = 0.3,
 		.slew_per_s = 50.0,
 		.ramp_hz_per_s = 60.0,
 		.soft_stop_s = 0.3,
@@ -22,6 +22,7 @@ void controller_config_default(struct controller_config *cfg)
 		.stall_duty = 0.3,
 		.stall_ratio = 0.2,
 		.stall_s = 0.04,
+		.motor_tau_s = 0.05,
 	};
 }
 
@@ -42,7 +43,8 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	    !isfinite(cfg->ki_per_hz_s) || !positive(cfg->contact_ratio) ||
 	    !(cfg->liftoff_ratio >= cfg->contact_ratio) ||
 	    !(cfg->contact_s >= 0) || !(cfg->stall_s >= 0) ||
-	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0))
+	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0) ||
+	    !(cfg->motor_tau_s >= 0) || cfg->motor_tau_s > 1)
 		return -EINVAL;
 	r = calibration_validate(cal);
 	if (r < 0)
@@ -143,6 +145,31 @@ static double clamp(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/*
+ * The rotor cannot speed up faster than the drive allows: at most towards
+ * the free-air speed of the present duty with the motor's time constant.
+ * When the head's dynamics change (contact, a firmer press) its ringing
+ * shifts the accelerometer's phase and the estimate leaps upwards for a few
+ * cycles while the rotor in fact slows; following that leap would cut the
+ * drive exactly when the load grew. Slowing down is never gated: a load can
+ * brake the rotor as hard as it likes.
+ */
+static double controller_gate(struct controller *c, double measured_hz,
+			      double dt)
+{
+	double free_hz, rise_max;
+
+	if (!(c->cfg.motor_tau_s > 0) || c->measured_hz <= 0) {
+		c->measured_hz = measured_hz;
+		return measured_hz;
+	}
+	free_hz = calibration_freq_at(&c->cal, c->duty);
+	rise_max = fmax(free_hz - c->measured_hz, 0) / c->cfg.motor_tau_s;
+	c->measured_hz = fmin(measured_hz, c->measured_hz + rise_max * dt +
+				      0.05);
+	return c->measured_hz;
+}
+
 void controller_step(struct controller *c, const struct controller_input *in,
 		     struct controller_output *ret)
 {
@@ -178,7 +205,8 @@ void controller_step(struct controller *c, const struct controller_input *in,
 
 		want = calibration_duty_for(&c->cal, c->reference_hz);
 		if (in->valid) {
-			err = c->reference_hz - in->freq_hz;
+			err = c->reference_hz - controller_gate(c, in->freq_hz,
+								dt);
 			p_term = cfg->kp_per_hz * err;
 			want += p_term + c->integral;
 			/* integrate only where it does not push further into
@@ -190,6 +218,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 			c->integral = clamp(c->integral, -cfg->duty_max,
 					    cfg->duty_max);
 		} else {
+			c->measured_hz = 0;
 			want += c->integral;
 		}
 		if (want >= cfg->duty_max || want <= 0)

@@ -31,6 +31,7 @@ struct controller_config {
 	double stall_duty;	/* stall only judged at or above this drive */
 	double stall_ratio;	/* amplitude / expected below this: stalled */
 	double stall_s;		/* for this long */
+	double motor_tau_s;	/* mechanical time constant; 0: no gate */
 };
 
 enum controller_mode {
@@ -60,6 +61,7 @@ struct controller {
 	enum controller_mode mode;
 	double target_hz, reference_hz;
 	double integral, duty;
+	double measured_hz;	/* the estimate after the plausibility gate */
 	bool in_contact, stalled;
 	double contact_timer_s, stall_timer_s;
 };

@@ -298,6 +298,30 @@ static void test_invalid_estimate_freezes_the_integrator(void **state)
 	assert_float_equal(c.integral, integral, 0);
 }
 
+static void test_implausible_speed_leap_is_not_followed(void **state)
+{
+	struct controller_output before, out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 40);
+	controller_start(&c, 40);
+	for (i = 0; i < 500; i++)
+		before = step(&c, 40, 15, true);
+	/* the estimate leaps 8 Hz in a millisecond: no rotor can do that at
+	 * this drive, so the drive must not be cut on its word
+	 */
+	out = step(&c, 48, 15, true);
+	assert_true(out.duty > before.duty - 0.01);
+	assert_true(c.measured_hz < 41);
+	/* a drop is believed at once */
+	out = step(&c, 30, 15, true);
+	assert_float_equal(c.measured_hz, 30, 1e-9);
+	assert_true(out.duty > before.duty);
+}
+
 static void test_contact_follows_amplitude_with_hysteresis(void **state)
 {
 	struct controller_output out;
@@ -411,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_integrator_does_not_wind_up_in_saturation),
 		cmocka_unit_test(test_slew_limit_bounds_each_change),
 		cmocka_unit_test(test_invalid_estimate_freezes_the_integrator),
+		cmocka_unit_test(test_implausible_speed_leap_is_not_followed),
 		cmocka_unit_test(test_contact_follows_amplitude_with_hysteresis),
 		cmocka_unit_test(test_stall_is_detected_when_drive_gives_no_motion),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
