@@ -24,6 +24,7 @@
 /* Two turns since reset end the warm-up */
 #define WARM_UP_UNITS		((int64_t)2 << 32)
 #define HALF_TURN_UNITS		((int64_t)1 << 31)
+#define STUCK_MIN_SAMPLES	3
 
 _Static_assert((ESTIMATOR_PREFIX_RING & PREFIX_MASK) == 0,
 	       "prefix ring must be a power of two");
@@ -41,6 +42,7 @@ void estimator_config_default(struct estimator_config *c,
 		.stuck_ms = ESTIMATOR_DEFAULT_STUCK_MS,
 		.min_amplitude_mms2 = ESTIMATOR_DEFAULT_MIN_AMPLITUDE_MMS2,
 		.max_phase_noise_mrad = ESTIMATOR_DEFAULT_MAX_PHASE_NOISE_MRAD,
+		.max_freq_stderr_mhz = ESTIMATOR_DEFAULT_MAX_FREQ_STDERR_MHZ,
 	};
 }
 
@@ -77,13 +79,18 @@ int estimator_init(struct estimator *e, const struct estimator_config *c)
 	stuck = (uint32_t)(((uint64_t)c->stuck_ms * c->sample_rate_hz + 999) /
 			   1000);
 	/* two identical samples in a row happen on a quiet sensor */
-	if (stuck < 3)
-		return -EINVAL;
+	if (stuck < STUCK_MIN_SAMPLES)
+		stuck = STUCK_MIN_SAMPLES;
 	if (c->max_phase_noise_mrad == 0 || c->max_phase_noise_mrad > 100000)
+		return -EINVAL;
+	if (c->max_freq_stderr_mhz > 100000)
 		return -EINVAL;
 
 	e->cfg = *c;
 	e->cfg.window_samples = window;
+	if (!e->cfg.max_freq_stderr_mhz)
+		e->cfg.max_freq_stderr_mhz =
+			ESTIMATOR_DEFAULT_MAX_FREQ_STDERR_MHZ;
 	e->window = window;
 	e->stuck_samples = stuck;
 	e->amp_ms2_per_lsb = c->lsb_ug * 1e-6 * G_MS2;
@@ -259,11 +266,16 @@ static double regression_slope_rev(const struct regression *r)
 	return (double)r->sxy / (double)r->sxx / PHASE_UNITS_PER_REV;
 }
 
-/* RMS residual about the fitted line, radians. */
-static double regression_residual_rad(const struct regression *r)
+/*
+ * RMS residual about the fitted line, radians, and the standard error of
+ * the slope it implies, revolutions per sample: s / sqrt(sum (t - mean)^2).
+ */
+static double regression_residual_rad(const struct regression *r,
+				      double *ret_slope_stderr_rev)
 {
-	double sxx, sxy, syy, sse;
+	double sxx, sxy, syy, sse, s;
 
+	*ret_slope_stderr_rev = 0.0;
 	if (r->count < 3 || r->sxx <= 0)
 		return 0.0;
 	sxx = (double)r->sxx;
@@ -272,8 +284,11 @@ static double regression_residual_rad(const struct regression *r)
 	sse = (syy - sxy * sxy / sxx) / (double)r->count;
 	if (sse < 0.0)
 		sse = 0.0;
-	return sqrt(sse / (double)(r->count - 2)) * (2.0 * M_PI) /
-	       PHASE_UNITS_PER_REV;
+	s = sqrt(sse / (double)(r->count - 2));
+	/* sxx is count * sum (t - mean)^2 */
+	*ret_slope_stderr_rev = s / sqrt(sxx / (double)r->count) /
+				PHASE_UNITS_PER_REV;
+	return s * (2.0 * M_PI) / PHASE_UNITS_PER_REV;
 }
 
 static void phase_rebase(struct estimator *e, int64_t ref)
@@ -462,10 +477,11 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 	bool warm = warming_up(e), clip;
 	uint32_t flags = 0;
 	struct regression r;
-	double amp, noise_rad;
+	double amp, noise_rad, stderr_hz;
 
 	regression_moments(e, &r);
-	noise_rad = regression_residual_rad(&r);
+	noise_rad = regression_residual_rad(&r, &stderr_hz);
+	stderr_hz *= e->cfg.sample_rate_hz;
 	/* the period-aligned DC only exists once warmed up */
 	amp = sqrt(window_power(e, !warm, &clip)) * e->amp_ms2_per_lsb;
 	if (clip)
@@ -475,7 +491,8 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 		flags |= ESTIMATE_WARMING_UP;
 	if (amp * 1000.0 < (double)e->cfg.min_amplitude_mms2)
 		flags |= ESTIMATE_NO_VIBRATION;
-	if (noise_rad * 1000.0 > (double)e->cfg.max_phase_noise_mrad)
+	if (noise_rad * 1000.0 > (double)e->cfg.max_phase_noise_mrad ||
+	    stderr_hz * 1000.0 > (double)e->cfg.max_freq_stderr_mhz)
 		flags |= ESTIMATE_NOISY;
 	if (e->same_run >= e->stuck_samples)
 		flags |= ESTIMATE_STUCK;
@@ -485,6 +502,7 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 			   e->cfg.sample_rate_hz,
 		.amplitude_ms2 = amp,
 		.phase_noise_mrad = noise_rad * 1000.0,
+		.freq_stderr_hz = stderr_hz,
 		.flags = flags,
 		.samples = e->samples,
 	};

@@ -36,6 +36,7 @@
 #define ESTIMATOR_DEFAULT_STUCK_MS	20
 #define ESTIMATOR_DEFAULT_MIN_AMPLITUDE_MMS2	500
 #define ESTIMATOR_DEFAULT_MAX_PHASE_NOISE_MRAD	300
+#define ESTIMATOR_DEFAULT_MAX_FREQ_STDERR_MHZ	500
 
 /**
  * struct estimator_config - what the estimator needs to know
@@ -45,9 +46,12 @@
  *	see docs/control.md
  * @lsb_ug: sensor LSB in micro-g, e.g. 3900 (ADXL345 full resolution)
  * @range_lsb: |raw| >= this on any axis counts as clipped, e.g. 4095
- * @stuck_ms: identical samples for this long flag a stuck sensor
+ * @stuck_ms: identical samples for this long flag a stuck sensor (at
+ *	least 3 samples are needed)
  * @min_amplitude_mms2: RMS amplitude below this means no vibration
  * @max_phase_noise_mrad: RMS regression residual above this is too noisy
+ * @max_freq_stderr_mhz: standard error of the frequency (from the residual
+ *	and the window length) above this is too noisy; 0 = default 500
  */
 struct estimator_config {
 	uint32_t sample_rate_hz;
@@ -57,13 +61,14 @@ struct estimator_config {
 	uint32_t stuck_ms;
 	uint32_t min_amplitude_mms2;
 	uint32_t max_phase_noise_mrad;
+	uint32_t max_freq_stderr_mhz;
 };
 
 enum estimate_flag {	/* bit flags; 0 when the estimate is valid */
 	ESTIMATE_WARMING_UP = 1 << 0,	/* fewer than two vibration cycles seen */
 	ESTIMATE_NO_VIBRATION = 1 << 1,
 	ESTIMATE_CLIPPED = 1 << 2,	/* a clipped sample is in the window */
-	ESTIMATE_NOISY = 1 << 3,
+	ESTIMATE_NOISY = 1 << 3,	/* phase noise or frequency error too big */
 	ESTIMATE_STUCK = 1 << 4,
 };
 
@@ -73,6 +78,7 @@ enum estimate_flag {	/* bit flags; 0 when the estimate is valid */
  * @amplitude_ms2: RMS magnitude of the x/y vibration vector, m/s^2 (a
  *	rotating vector of constant magnitude A reads A; each axis is A/sqrt 2)
  * @phase_noise_mrad: RMS residual of the phase regression
+ * @freq_stderr_hz: standard error of @freq_hz implied by that residual
  * @flags: enum estimate_flag bits, 0 = valid; the numbers are filled in
  *	either way but mean nothing unless valid
  * @samples: fed since init or reset
@@ -81,6 +87,7 @@ struct estimate {
 	double freq_hz;
 	double amplitude_ms2;
 	double phase_noise_mrad;
+	double freq_stderr_hz;
 	uint32_t flags;
 	uint64_t samples;
 };

@@ -546,12 +546,56 @@ static void test_bad_config_rejected_with_einval(void **state)
 	BAD(range_lsb, 32768);
 	BAD(stuck_ms, 0);
 	BAD(max_phase_noise_mrad, 0);
+	BAD(max_freq_stderr_mhz, 100001);
 #undef BAD
 	c = good;
 	c.window_samples = ESTIMATOR_WINDOW_MAX;
 	assert_int_equal(estimator_init(&est, &c), 0);
 	c.window_samples = ESTIMATOR_WINDOW_MIN;
 	assert_int_equal(estimator_init(&est, &c), 0);
+}
+
+static void test_default_config_valid_at_every_rate(void **state)
+{
+	struct estimator_config c;
+
+	(void)state;
+	for (uint32_t rate = ESTIMATOR_RATE_MIN_HZ;
+	     rate <= ESTIMATOR_RATE_MAX_HZ; rate++) {
+		estimator_config_default(&c, rate);
+		assert_int_equal(estimator_init(&est, &c), 0);
+		/* stuck within 50 ms even at 100 Hz (3 samples minimum) */
+		assert_true(est.stuck_samples * 1000 <= 50 * rate);
+	}
+}
+
+/*
+ * A window too short for the noise gives a valid-looking residual but a
+ * frequency off by hertz: the standard error of the slope catches it.
+ */
+static void test_short_window_at_20db_snr_flagged_noisy(void **state)
+{
+	uint32_t noisy = 0, reads = 0;
+	double sq_err = 0.0, sq_stderr = 0.0;
+	struct estimate r;
+	struct signal s;
+
+	(void)state;
+	init_or_die(&est, 3200, ESTIMATOR_WINDOW_MIN);
+	signal_init(&s, 3200, 45.0, 20.0, 20.0, 70);
+	signal_feed(&s, &est, 3200);
+	for (int i = 0; i < 3200; i++, reads++) {
+		signal_feed(&s, &est, 1);
+		estimator_read(&est, &r);
+		if (r.flags & ESTIMATE_NOISY)
+			noisy++;
+		sq_err += (r.freq_hz - 45.0) * (r.freq_hz - 45.0);
+		sq_stderr += r.freq_stderr_hz * r.freq_stderr_hz;
+	}
+	print_message("window 8 at 3.2 kHz: %.0f %% noisy, RMS error %.2f Hz, RMS stderr %.2f Hz\n",
+		      100.0 * noisy / reads, sqrt(sq_err / reads),
+		      sqrt(sq_stderr / reads));
+	assert_true(noisy > reads * 95 / 100);
 }
 
 static void test_state_size_is_fixed(void **state)
@@ -605,6 +649,8 @@ int main(void)
 		cmocka_unit_test(test_reset_restarts_warm_up),
 		cmocka_unit_test(test_long_run_keeps_accuracy),
 		cmocka_unit_test(test_bad_config_rejected_with_einval),
+		cmocka_unit_test(test_default_config_valid_at_every_rate),
+		cmocka_unit_test(test_short_window_at_20db_snr_flagged_noisy),
 		cmocka_unit_test(test_state_size_is_fixed),
 		cmocka_unit_test(test_flags_have_messages),
 	};
