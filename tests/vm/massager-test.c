@@ -1,0 +1,1286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * massager-test.c - massager.ko and massager-sim.ko in a real kernel
+ *
+ * Runs as init's child inside the QEMU guest that tests/vm/run.sh boots,
+ * with the modules loaded. Prints TAP: "ok N - name" or "not ok N - name:
+ * reason", measured figures as "# key=value" lines, and a final
+ * "# passed=N failed=M". The kernel is real, only the board is simulated:
+ * the motor, accelerometer and e-stop switch are massager-sim.ko, observed
+ * and poked through /sys/kernel/debug/massager-sim/.
+ *
+ * Usage: massager-test MODULE_DIR   (holds massager.ko and massager-sim.ko)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uapi/massager.h"
+#include "plant.h"
+
+#define DBG		"/sys/kernel/debug/massager-sim/"
+#define DEV		"/dev/massager0"
+#define DRV_SYSFS	"/sys/bus/platform/drivers/massager/"
+#define IIO_NAME	"massager-sim-accel"
+
+/*
+ * Tolerances, and why:
+ * - frequency: the zero-crossing estimate over ~1 s of 3200 Hz samples is
+ *   good to a few hundredths of a hertz; 1 Hz leaves room for the plant
+ *   still settling, while catching a wrong rate or a wrong timestamp.
+ * - amplitude: the RMS of x and y is compared with the same plant model
+ *   (lib/plant.c) run here at the same duty; the kernel's plant advances
+ *   in steps set by its timer, so noise and the speed reached differ a
+ *   little: 15 % is wide for that and far below the 2x a wrong duty or a
+ *   wrong scale would give.
+ * - watchdog trip: the default timeout is 50 ms; the event must come no
+ *   earlier and within 50 ms more (a TCG guest on a shared host).
+ */
+#define FREQ_TOL_MHZ		1000
+#define AMPL_TOL_PCT		15
+#define TRIP_LATE_MS		50
+#define STOP_MAX_MS		200
+
+static const char *moddir;
+static int n_test, n_fail;
+
+static void ok(const char *name)
+{
+	printf("ok %d - %s\n", ++n_test, name);
+	fflush(stdout);
+}
+
+static void not_ok(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok %d - %s: ", ++n_test, name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	n_fail++;
+}
+
+/* Fail the current test with a reason; used as "return FAIL(...)". */
+#define FAIL(...) (snprintf(why, sizeof(why), __VA_ARGS__), -1)
+static char why[512];
+
+static void report(const char *name, int r)
+{
+	if (r < 0)
+		not_ok(name, "%s", why);
+	else
+		ok(name);
+	why[0] = 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int write_int(const char *path, long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	return write_str(path, buf);
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Integer in a sysfs/debugfs file, or LLONG_MIN when unreadable. */
+static long long read_int(const char *path)
+{
+	char buf[64];
+
+	if (read_str(path, buf, sizeof(buf)) < 0)
+		return LLONG_MIN;
+	return strtoll(buf, NULL, 0);
+}
+
+static long long dbg(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DBG "%s", name);
+	return read_int(path);
+}
+
+static int dbg_set(const char *name, long long v)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DBG "%s", name);
+	return write_int(path, v);
+}
+
+/* Wait up to @ms for debugfs @name to read @want; ns waited, or -1. */
+static long long wait_dbg(const char *name, long long want, unsigned int ms)
+{
+	uint64_t t0 = now_ns(), end = t0 + ms * 1000000ull;
+
+	for (;;) {
+		uint64_t t = now_ns();
+
+		if (dbg(name) == want)
+			return (long long)(t - t0);
+		if (t > end)
+			return -1;
+		usleep(200);
+	}
+}
+
+static int wait_path(const char *path, bool present, unsigned int ms)
+{
+	for (unsigned int i = 0; i <= ms; i += 10) {
+		if ((access(path, F_OK) == 0) == present)
+			return 0;
+		sleep_ms(10);
+	}
+	return -ETIMEDOUT;
+}
+
+static int drive(int fd, uint32_t duty)
+{
+	struct massager_drive d = { .duty_permille = duty };
+
+	return ioctl(fd, MASSAGER_IOC_DRIVE, &d) < 0 ? -errno : 0;
+}
+
+static int set_watchdog(int fd, uint32_t ms)
+{
+	struct massager_watchdog w = { .timeout_ms = ms };
+
+	return ioctl(fd, MASSAGER_IOC_SET_WATCHDOG, &w) < 0 ? -errno : 0;
+}
+
+static int get_state(int fd, struct massager_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(fd, MASSAGER_IOC_GET_STATE, st) < 0 ? -errno : 0;
+}
+
+/* ---- modules ----------------------------------------------------------- */
+
+static int mod_load(const char *file)
+{
+	char path[256];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", moddir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int mod_unload(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+static bool mod_loaded(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* Load the simulated board, then the driver, and wait for the node. */
+static int board_up(void)
+{
+	int r;
+
+	if (!mod_loaded("massager_sim")) {
+		r = mod_load("massager-sim.ko");
+		if (r < 0)
+			return FAIL("insmod massager-sim.ko: %s", strerror(-r));
+	}
+	if (!mod_loaded("massager")) {
+		r = mod_load("massager.ko");
+		if (r < 0)
+			return FAIL("insmod massager.ko: %s", strerror(-r));
+	}
+	if (wait_path(DEV, true, 3000) < 0)
+		return FAIL(DEV " did not appear within 3 s");
+	return 0;
+}
+
+static int test_load_unload(void)
+{
+	int r;
+
+	r = board_up();
+	if (r < 0)
+		return r;
+	r = mod_unload("massager");
+	if (r < 0)
+		return FAIL("rmmod massager: %s", strerror(-r));
+	if (wait_path(DEV, false, 2000) < 0)
+		return FAIL(DEV " still there after rmmod massager");
+	r = mod_unload("massager_sim");
+	if (r < 0)
+		return FAIL("rmmod massager-sim: %s", strerror(-r));
+	if (access(DBG, F_OK) == 0)
+		return FAIL(DBG " still there after rmmod massager-sim");
+	/* Twice, so that a leak of the first load shows in the second. */
+	for (int i = 0; i < 2; i++) {
+		r = board_up();
+		if (r < 0)
+			return r;
+		if (i == 0 && (mod_unload("massager") < 0 ||
+			       mod_unload("massager_sim") < 0))
+			return FAIL("second unload failed: %m");
+	}
+	if (dbg("enabled") != 0 || dbg("duty_ppm") != 0)
+		return FAIL("motor not off after load: enabled=%lld duty_ppm=%lld",
+			    dbg("enabled"), dbg("duty_ppm"));
+	return 0;
+}
+
+static int test_exclusive_control(void)
+{
+	int a, b, m1, m2, r = 0;
+
+	a = open(DEV, O_RDWR | O_CLOEXEC);
+	if (a < 0)
+		return FAIL("first O_RDWR open: %m");
+	b = open(DEV, O_RDWR | O_CLOEXEC);
+	if (b >= 0 || errno != EBUSY) {
+		r = FAIL("second O_RDWR open: got %s, want EBUSY",
+			 b >= 0 ? "success" : strerror(errno));
+		goto out;
+	}
+	b = open(DEV, O_WRONLY | O_CLOEXEC);
+	if (b >= 0 || errno != EBUSY) {
+		r = FAIL("O_WRONLY open beside the owner: got %s, want EBUSY",
+			 b >= 0 ? "success" : strerror(errno));
+		goto out;
+	}
+	m1 = open(DEV, O_RDONLY | O_CLOEXEC);
+	m2 = open(DEV, O_RDONLY | O_CLOEXEC);
+	if (m1 < 0 || m2 < 0) {
+		r = FAIL("monitoring O_RDONLY opens beside the owner: %m");
+	} else {
+		struct massager_state st;
+
+		if (drive(m1, 100) != -EBADF)
+			r = FAIL("drive on an O_RDONLY file: want EBADF");
+		else if (get_state(m1, &st) < 0 || st.owner_pid != getpid())
+			r = FAIL("GET_STATE on a monitor: owner_pid %d, want %d",
+				 st.owner_pid, getpid());
+	}
+	if (m1 >= 0)
+		close(m1);
+	if (m2 >= 0)
+		close(m2);
+out:
+	if (b >= 0)
+		close(b);
+	close(a);
+	if (r == 0) {
+		/* The owner gone, control is free again. */
+		a = open(DEV, O_RDWR | O_CLOEXEC);
+		if (a < 0)
+			return FAIL("O_RDWR after the owner closed: %m");
+		close(a);
+	}
+	return r;
+}
+
+/* ---- heartbeat thread: keeps the watchdog fed while a test measures ---- */
+
+struct heartbeat {
+	pthread_t thread;
+	int fd;
+	uint32_t duty;
+	volatile bool stop;
+	volatile int error;
+};
+
+static void *heartbeat_run(void *arg)
+{
+	struct heartbeat *hb = arg;
+
+	while (!hb->stop) {
+		int r = drive(hb->fd, hb->duty);
+
+		if (r < 0) {
+			hb->error = r;
+			break;
+		}
+		sleep_ms(10);
+	}
+	return NULL;
+}
+
+static int heartbeat_start(struct heartbeat *hb, int fd, uint32_t duty)
+{
+	*hb = (struct heartbeat){ .fd = fd, .duty = duty };
+	return -pthread_create(&hb->thread, NULL, heartbeat_run, hb);
+}
+
+static int heartbeat_stop(struct heartbeat *hb)
+{
+	hb->stop = true;
+	pthread_join(hb->thread, NULL);
+	return hb->error;
+}
+
+/* ---- IIO buffered capture --------------------------------------------- */
+
+struct iio {
+	char dir[300];
+	char node[300];
+	int fd;
+	unsigned int scan_bytes;
+	unsigned int off[4];	/* x, y, z, timestamp */
+};
+
+static int iio_find(struct iio *io)
+{
+	DIR *d = opendir("/sys/bus/iio/devices");
+	struct dirent *de;
+	int r = -ENODEV;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[300], name[64];
+
+		if (strncmp(de->d_name, "iio:device", 10) ||
+		    strlen(de->d_name) > 64)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/iio/devices/%s/name",
+			 de->d_name);
+		if (read_str(path, name, sizeof(name)) == 0 &&
+		    !strcmp(name, IIO_NAME)) {
+			snprintf(io->dir, sizeof(io->dir),
+				 "/sys/bus/iio/devices/%s", de->d_name);
+			snprintf(io->node, sizeof(io->node), "/dev/%s",
+				 de->d_name);
+			r = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int iio_attr(struct iio *io, const char *attr, long long v)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", io->dir, attr);
+	return write_int(path, v);
+}
+
+/* Storage bytes of a scan element, from its "le:s16/16>>0" type. */
+static int iio_storage_bytes(struct iio *io, const char *elem)
+{
+	char path[700], type[64];
+	unsigned int real, storage, shift;
+	char sign;
+
+	snprintf(path, sizeof(path), "%s/scan_elements/%s_type", io->dir, elem);
+	if (read_str(path, type, sizeof(type)) < 0 ||
+	    sscanf(type, "%*[^:]:%c%u/%u>>%u", &sign, &real, &storage,
+		   &shift) != 4)
+		return -EINVAL;
+	return storage / 8;
+}
+
+static int iio_index(struct iio *io, const char *elem)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/scan_elements/%s_index", io->dir,
+		 elem);
+	return (int)read_int(path);
+}
+
+/* Enable x, y, z and timestamp at @rate_hz and open the buffer. */
+static int iio_start(struct iio *io, unsigned int rate_hz,
+		     unsigned int length, unsigned int watermark)
+{
+	static const char *const elem[4] = {
+		"in_accel_x", "in_accel_y", "in_accel_z", "in_timestamp",
+	};
+	int order[4] = { 0, 1, 2, 3 }, idx[4];
+	unsigned int off = 0;
+	char attr[64], path[700];
+	int r;
+
+	r = iio_find(io);
+	if (r < 0)
+		return FAIL("no IIO device named " IIO_NAME);
+	iio_attr(io, "buffer/enable", 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(attr, sizeof(attr), "scan_elements/%s_en", elem[i]);
+		r = iio_attr(io, attr, 1);
+		if (r < 0)
+			return FAIL("enable %s: %s", elem[i], strerror(-r));
+		idx[i] = iio_index(io, elem[i]);
+	}
+	/* Lay the scan out in index order, each element naturally aligned. */
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (idx[order[j]] < idx[order[i]]) {
+				int t = order[i];
+
+				order[i] = order[j];
+				order[j] = t;
+			}
+	for (int i = 0; i < 4; i++) {
+		int b = iio_storage_bytes(io, elem[order[i]]);
+
+		if (b <= 0)
+			return FAIL("bad scan type of %s", elem[order[i]]);
+		off = (off + b - 1) / b * b;
+		io->off[order[i]] = off;
+		off += b;
+	}
+	io->scan_bytes = (off + 7) / 8 * 8;
+	r = iio_attr(io, "sampling_frequency", rate_hz);
+	if (r < 0)
+		return FAIL("sampling_frequency=%u: %s", rate_hz, strerror(-r));
+	snprintf(path, sizeof(path), "%s/sampling_frequency", io->dir);
+	if (read_int(path) != rate_hz)
+		return FAIL("sampling_frequency reads back %lld, want %u",
+			    read_int(path), rate_hz);
+	r = iio_attr(io, "buffer/length", length);
+	if (r < 0)
+		return FAIL("buffer/length=%u: %s", length, strerror(-r));
+	r = iio_attr(io, "buffer/watermark", watermark);
+	if (r < 0)
+		return FAIL("buffer/watermark=%u: %s", watermark, strerror(-r));
+	io->fd = open(io->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (io->fd < 0)
+		return FAIL("open %s: %m", io->node);
+	r = iio_attr(io, "buffer/enable", 1);
+	if (r < 0) {
+		close(io->fd);
+		return FAIL("buffer/enable=1: %s", strerror(-r));
+	}
+	return 0;
+}
+
+static void iio_stop(struct iio *io)
+{
+	iio_attr(io, "buffer/enable", 0);
+	close(io->fd);
+}
+
+struct sample {
+	int16_t x, y, z;
+	int64_t ts;
+};
+
+/* Read whatever is there, waiting up to @ms; number of samples, or -errno. */
+static int iio_read(struct iio *io, struct sample *s, int max, int ms)
+{
+	static uint8_t buf[64 * 1024];
+	struct pollfd p = { .fd = io->fd, .events = POLLIN };
+	ssize_t n;
+	int k;
+
+	if (poll(&p, 1, ms) < 0)
+		return errno == EINTR ? 0 : -errno;
+	n = read(io->fd, buf,
+		 (size_t)(max < 4096 ? max : 4096) * io->scan_bytes);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	k = (int)(n / io->scan_bytes);
+	for (int i = 0; i < k; i++) {
+		const uint8_t *b = buf + (size_t)i * io->scan_bytes;
+
+		memcpy(&s[i].x, b + io->off[0], 2);
+		memcpy(&s[i].y, b + io->off[1], 2);
+		memcpy(&s[i].z, b + io->off[2], 2);
+		memcpy(&s[i].ts, b + io->off[3], 8);
+	}
+	return k;
+}
+
+/* Capture @count samples (or until @ms elapse); number captured. */
+static int iio_capture(struct iio *io, struct sample *s, int count, int ms)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000ull;
+	int got = 0;
+
+	while (got < count && now_ns() < end) {
+		int k = iio_read(io, s + got, count - got, 50);
+
+		if (k < 0)
+			return k;
+		got += k;
+	}
+	return got;
+}
+
+/*
+ * Frequency of the x axis from its rising zero crossings, interpolated
+ * between samples, with a hysteresis of half the RMS against noise.
+ */
+static double freq_hz_of(const struct sample *s, int n, double *ret_rms_x,
+			 double *ret_rms_y)
+{
+	double mx = 0, my = 0, rx = 0, ry = 0, hyst, t_first = 0, t_last = 0;
+	int crossings = 0;
+	bool armed = false;
+
+	for (int i = 0; i < n; i++) {
+		mx += s[i].x;
+		my += s[i].y;
+	}
+	mx /= n;
+	my /= n;
+	for (int i = 0; i < n; i++) {
+		rx += (s[i].x - mx) * (s[i].x - mx);
+		ry += (s[i].y - my) * (s[i].y - my);
+	}
+	rx = sqrt(rx / n);
+	ry = sqrt(ry / n);
+	*ret_rms_x = rx;
+	*ret_rms_y = ry;
+	hyst = rx / 2;
+	for (int i = 1; i < n; i++) {
+		double a = s[i - 1].x - mx, b = s[i].x - mx;
+
+		if (a < -hyst)
+			armed = true;
+		if (armed && a < 0 && b >= 0) {
+			double t = s[i - 1].ts +
+				   (s[i].ts - s[i - 1].ts) * (-a / (b - a));
+
+			if (!crossings)
+				t_first = t;
+			t_last = t;
+			crossings++;
+			armed = false;
+		}
+	}
+	if (crossings < 2)
+		return 0;
+	return (crossings - 1) / ((t_last - t_first) * 1e-9);
+}
+
+/*
+ * What lib/plant.c says the accelerometer shows at @duty_permille after
+ * @settle_ms: RMS of x and y in LSB and the frequency in mHz. The kernel's
+ * simulated board runs the same code with the default parameters.
+ */
+static void plant_expect(uint32_t duty_permille, unsigned int settle_ms,
+			 unsigned int rate_hz, double *ret_rms,
+			 int32_t *ret_freq_mhz)
+{
+	static struct plant pl;
+	struct plant_params p;
+	uint32_t period_ns = 1000000000u / rate_hz;
+	double sx = 0, sy = 0, mx = 0, my = 0, qx = 0, qy = 0;
+	int n = 0;
+
+	plant_params_default(&p);
+	plant_init(&pl, &p, 1);
+	plant_set_drive(&pl, duty_permille * 1000, true);
+	for (unsigned int t = 0; t < settle_ms; t++)
+		plant_advance(&pl, 1000000);
+	for (unsigned int i = 0; i < rate_hz; i++) {
+		struct plant_sample ps;
+
+		plant_advance(&pl, period_ns);
+		if (plant_sample(&pl, &ps) < 0)
+			continue;
+		sx += ps.x;
+		sy += ps.y;
+		qx += (double)ps.x * ps.x;
+		qy += (double)ps.y * ps.y;
+		n++;
+	}
+	mx = sx / n;
+	my = sy / n;
+	*ret_rms = (sqrt(qx / n - mx * mx) + sqrt(qy / n - my * my)) / 2;
+	*ret_freq_mhz = plant_freq_mhz(&pl);
+}
+
+static int test_drive_vibrates(void)
+{
+	const uint32_t duty = 600;
+	const unsigned int rate = 3200, settle_ms = 1500;
+	static struct sample s[3200];
+	struct heartbeat hb;
+	struct iio io;
+	double f, rx, ry, rms, want_rms;
+	long long fmhz, fmhz_after;
+	int32_t want_fmhz;
+	int fd, n = 0, r;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	r = heartbeat_start(&hb, fd, duty);
+	if (r < 0) {
+		close(fd);
+		return FAIL("heartbeat thread: %s", strerror(-r));
+	}
+	sleep_ms(settle_ms);
+	r = iio_start(&io, rate, 8192, 64);
+	if (r == 0) {
+		n = iio_capture(&io, s, rate, 3000);
+		iio_stop(&io);
+	}
+	fmhz = dbg("freq_mhz");
+	heartbeat_stop(&hb);
+	fmhz_after = dbg("freq_mhz");
+	drive(fd, 0);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (hb.error)
+		return FAIL("drive: %s", strerror(-hb.error));
+	if (n < (int)rate / 2)
+		return FAIL("only %d samples in 3 s at %u Hz", n, rate);
+	f = freq_hz_of(s, n, &rx, &ry);
+	rms = (rx + ry) / 2;
+	plant_expect(duty, settle_ms, rate, &want_rms, &want_fmhz);
+	printf("# drive duty=%u freq_hz=%.2f freq_mhz=%lld plant_freq_mhz=%d "
+	       "rms_x=%.1f rms_y=%.1f plant_rms=%.1f samples=%d\n",
+	       duty, f, fmhz, want_fmhz, rx, ry, want_rms, n);
+	(void)fmhz_after;
+	if (fmhz <= 0)
+		return FAIL("motor did not spin up: freq_mhz=%lld", fmhz);
+	if (fabs(f * 1000 - fmhz) > FREQ_TOL_MHZ)
+		return FAIL("accelerometer shows %.2f Hz, motor turns at %.3f Hz",
+			    f, fmhz / 1000.0);
+	if (fabs(rms - want_rms) > want_rms * AMPL_TOL_PCT / 100)
+		return FAIL("RMS amplitude %.1f LSB, plant model says %.1f "
+			    "(tolerance %d %%)", rms, want_rms, AMPL_TOL_PCT);
+	return 0;
+}
+
+/* Next event on @fd within @ms: 0, or -errno. */
+static int event_wait(int fd, struct massager_event *ev, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	n = read(fd, ev, sizeof(*ev));
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*ev) ? 0 : -EIO;
+}
+
+static int test_heartbeat_loss(void)
+{
+	struct massager_event ev;
+	struct massager_state st;
+	uint64_t t_drive, t_wait;
+	long long off_ns;
+	double trip_ms, off_ms;
+	int fd, mon, r;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* Drain old events. */
+	while (read(mon, &ev, sizeof(ev)) > 0)
+		;
+	t_drive = now_ns();
+	r = drive(fd, 500);
+	if (r < 0) {
+		close(mon);
+		close(fd);
+		return FAIL("drive: %s", strerror(-r));
+	}
+	t_wait = now_ns();
+	off_ns = wait_dbg("enabled", 0, 2000);
+	off_ms = (double)(off_ns + (long long)(t_wait - t_drive)) / 1e6;
+	r = event_wait(mon, &ev, 1000);
+	get_state(mon, &st);
+	close(mon);
+	close(fd);
+	if (off_ns < 0)
+		return FAIL("motor still enabled 2 s after the last drive");
+	if (r < 0)
+		return FAIL("no event after the trip: %s", strerror(-r));
+	if (ev.type != MASSAGER_EVENT_WATCHDOG_TRIP)
+		return FAIL("event type %u, want WATCHDOG_TRIP", ev.type);
+	trip_ms = ((double)ev.timestamp_ns - (double)t_drive) / 1e6;
+	printf("# trip_ms=%.1f enabled_off_ms=%.1f timeout_ms=%d\n", trip_ms,
+	       off_ms, MASSAGER_WATCHDOG_DEFAULT_MS);
+	if (st.stop_reason != MASSAGER_STOP_WATCHDOG)
+		return FAIL("stop_reason %u, want WATCHDOG", st.stop_reason);
+	if (trip_ms < MASSAGER_WATCHDOG_DEFAULT_MS)
+		return FAIL("tripped after %.1f ms, before the %d ms timeout",
+			    trip_ms, MASSAGER_WATCHDOG_DEFAULT_MS);
+	if (trip_ms > MASSAGER_WATCHDOG_DEFAULT_MS + TRIP_LATE_MS)
+		return FAIL("tripped after %.1f ms, timeout %d ms", trip_ms,
+			    MASSAGER_WATCHDOG_DEFAULT_MS);
+	return 0;
+}
+
+static int test_owner_killed(void)
+{
+	struct massager_state st;
+	int p[2], mon;
+	long long off_ns;
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		return FAIL("pipe: %m");
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(DEV, O_RDWR | O_CLOEXEC);
+
+		/* A long timeout: only the owner's death may stop it. */
+		if (fd < 0 || set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS) < 0 ||
+		    drive(fd, 500) < 0)
+			_exit(1);
+		for (;;) {
+			static bool told;
+
+			drive(fd, 500);
+			if (!told) {
+				told = write(p[1], "x", 1) == 1;
+			}
+			sleep_ms(100);
+		}
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		return FAIL("child could not open and drive");
+	}
+	close(p[0]);
+	if (wait_dbg("enabled", 1, 1000) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return FAIL("motor not enabled by the child");
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	off_ns = wait_dbg("enabled", 0, STOP_MAX_MS);
+	mon = open(DEV, O_RDONLY | O_CLOEXEC);
+	get_state(mon, &st);
+	close(mon);
+	if (off_ns < 0)
+		return FAIL("motor still on %d ms after SIGKILL of the owner",
+			    STOP_MAX_MS);
+	printf("# owner_killed_off_ms=%.2f\n", off_ns / 1e6);
+	if (dbg("duty_ppm") != 0)
+		return FAIL("PWM duty %lld after the owner died",
+			    dbg("duty_ppm"));
+	if (st.stop_reason != MASSAGER_STOP_RELEASE || st.owner_pid)
+		return FAIL("stop_reason %u owner_pid %d, want RELEASE and 0",
+			    st.stop_reason, st.owner_pid);
+	return 0;
+}
+
+static int test_estop_latch(void)
+{
+	struct massager_state st;
+	long long off_ns;
+	int fd, r = 0;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS);
+	if ((r = drive(fd, 500)) < 0) {
+		r = FAIL("drive before e-stop: %s", strerror(-r));
+		goto out;
+	}
+	dbg_set("estop", 1);
+	off_ns = wait_dbg("enabled", 0, STOP_MAX_MS);
+	if (off_ns < 0) {
+		r = FAIL("motor on %d ms after e-stop", STOP_MAX_MS);
+		goto out;
+	}
+	printf("# estop_off_ms=%.2f\n", off_ns / 1e6);
+	get_state(fd, &st);
+	if (!st.estop_latched || !st.estop_asserted ||
+	    st.stop_reason != MASSAGER_STOP_ESTOP) {
+		r = FAIL("state latched=%u asserted=%u reason=%u",
+			 st.estop_latched, st.estop_asserted, st.stop_reason);
+		goto out;
+	}
+	if ((r = drive(fd, 500)) != -ECANCELED) {
+		r = FAIL("drive while pressed: %s, want ECANCELED",
+			 strerror(-r));
+		goto out;
+	}
+	if (ioctl(fd, MASSAGER_IOC_RESET_ESTOP) == 0 || errno != EBUSY) {
+		r = FAIL("reset while still pressed: want EBUSY, got %m");
+		goto out;
+	}
+	dbg_set("estop", 0);
+	sleep_ms(20);
+	if ((r = drive(fd, 500)) != -ECANCELED) {
+		r = FAIL("drive released but latched: %s, want ECANCELED",
+			 strerror(-r));
+		goto out;
+	}
+	if (dbg("enabled") != 0) {
+		r = FAIL("motor on while latched");
+		goto out;
+	}
+	if (ioctl(fd, MASSAGER_IOC_RESET_ESTOP) < 0) {
+		r = FAIL("reset after release: %m");
+		goto out;
+	}
+	get_state(fd, &st);
+	if (st.estop_latched || dbg("enabled") != 0) {
+		r = FAIL("after reset latched=%u enabled=%lld: the motor must "
+			 "stay off until driven", st.estop_latched,
+			 dbg("enabled"));
+		goto out;
+	}
+	if ((r = drive(fd, 500)) < 0 || wait_dbg("enabled", 1, 500) < 0) {
+		r = FAIL("drive after reset did not start the motor: %s",
+			 strerror(-r));
+		goto out;
+	}
+	r = 0;
+out:
+	dbg_set("estop", 0);
+	drive(fd, 0);
+	close(fd);
+	return r;
+}
+
+/* The parts of the state an ioctl could change. */
+static bool state_same(const struct massager_state *a,
+		       const struct massager_state *b)
+{
+	return a->duty_permille == b->duty_permille &&
+	       a->enabled == b->enabled &&
+	       a->estop_latched == b->estop_latched &&
+	       a->watchdog_ms == b->watchdog_ms &&
+	       a->watchdog_armed == b->watchdog_armed &&
+	       a->watchdog_trips == b->watchdog_trips &&
+	       a->stop_reason == b->stop_reason &&
+	       a->owner_pid == b->owner_pid;
+}
+
+struct bad_ioctl {
+	const char *what;
+	unsigned long req;
+	int arg;		/* 0 valid buffer, 1 NULL, 2 unmapped */
+	struct massager_drive drive;
+	struct massager_watchdog wd;
+	int want;
+};
+
+static int malformed_round(int fd, bool running)
+{
+	static const struct bad_ioctl cases[] = {
+		{ "unknown number", _IO(MASSAGER_IOC_MAGIC, 0x3f), 0, {}, {}, ENOTTY },
+		{ "foreign type", _IO('x', 0x02), 0, {}, {}, ENOTTY },
+		{ "DRIVE short size", _IOW(MASSAGER_IOC_MAGIC, 0x02, uint32_t), 0,
+		  { .duty_permille = 100 }, {}, EINVAL },
+		{ "DRIVE long size", _IOW(MASSAGER_IOC_MAGIC, 0x02, struct massager_state),
+		  0, { .duty_permille = 100 }, {}, EINVAL },
+		{ "DRIVE wrong direction", _IOR(MASSAGER_IOC_MAGIC, 0x02,
+						struct massager_drive), 0,
+		  { .duty_permille = 100 }, {}, EINVAL },
+		{ "DRIVE above full scale", MASSAGER_IOC_DRIVE, 0,
+		  { .duty_permille = MASSAGER_DUTY_FULL_PERMILLE + 1 }, {}, ERANGE },
+		{ "DRIVE UINT32_MAX", MASSAGER_IOC_DRIVE, 0,
+		  { .duty_permille = UINT32_MAX }, {}, ERANGE },
+		{ "DRIVE flags", MASSAGER_IOC_DRIVE, 0,
+		  { .duty_permille = 100, .flags = 1 }, {}, EINVAL },
+		{ "DRIVE reserved[0]", MASSAGER_IOC_DRIVE, 0,
+		  { .duty_permille = 100, .reserved = { 1, 0 } }, {}, EINVAL },
+		{ "DRIVE reserved[1]", MASSAGER_IOC_DRIVE, 0,
+		  { .duty_permille = 100, .reserved = { 0, 0x80000000u } }, {},
+		  EINVAL },
+		{ "DRIVE NULL", MASSAGER_IOC_DRIVE, 1, {}, {}, EFAULT },
+		{ "DRIVE unmapped", MASSAGER_IOC_DRIVE, 2, {}, {}, EFAULT },
+		{ "SET_WATCHDOG below min", MASSAGER_IOC_SET_WATCHDOG, 0, {},
+		  { .timeout_ms = MASSAGER_WATCHDOG_MIN_MS - 1 }, ERANGE },
+		{ "SET_WATCHDOG zero", MASSAGER_IOC_SET_WATCHDOG, 0, {},
+		  { .timeout_ms = 0 }, ERANGE },
+		{ "SET_WATCHDOG above max", MASSAGER_IOC_SET_WATCHDOG, 0, {},
+		  { .timeout_ms = MASSAGER_WATCHDOG_MAX_MS + 1 }, ERANGE },
+		{ "SET_WATCHDOG reserved", MASSAGER_IOC_SET_WATCHDOG, 0, {},
+		  { .timeout_ms = 100, .reserved = 1 }, EINVAL },
+		{ "SET_WATCHDOG NULL", MASSAGER_IOC_SET_WATCHDOG, 1, {}, {}, EFAULT },
+		{ "SET_WATCHDOG short size", _IOW(MASSAGER_IOC_MAGIC, 0x03, uint16_t),
+		  0, {}, { .timeout_ms = 100 }, EINVAL },
+		{ "RESET_ESTOP with a size", _IOW(MASSAGER_IOC_MAGIC, 0x04, uint32_t),
+		  0, {}, {}, EINVAL },
+		{ "GET_STATE NULL", MASSAGER_IOC_GET_STATE, 1, {}, {}, EFAULT },
+		{ "GET_STATE unmapped", MASSAGER_IOC_GET_STATE, 2, {}, {}, EFAULT },
+		{ "GET_STATE wrong direction", _IOW(MASSAGER_IOC_MAGIC, 0x01,
+						    struct massager_state), 0, {}, {},
+		  EINVAL },
+		{ "GET_INFO NULL", MASSAGER_IOC_GET_INFO, 1, {}, {}, EFAULT },
+		{ "GET_INFO short size", _IOR(MASSAGER_IOC_MAGIC, 0x00, uint32_t), 0,
+		  {}, {}, EINVAL },
+	};
+	struct massager_state before, after;
+	long long duty_before = dbg("duty_ppm"), en_before = dbg("enabled");
+
+	if (get_state(fd, &before) < 0)
+		return FAIL("GET_STATE: %m");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct bad_ioctl *c = &cases[i];
+		union {
+			struct massager_drive d;
+			struct massager_watchdog w;
+			struct massager_state s;
+			struct massager_info in;
+		} u;
+		void *arg = &u;
+		int e;
+
+		memset(&u, 0, sizeof(u));
+		if (_IOC_NR(c->req) == 0x03)
+			u.w = c->wd;
+		else
+			u.d = c->drive;
+		if (c->arg == 1)
+			arg = NULL;
+		else if (c->arg == 2)
+			arg = (void *)(uintptr_t)0x1000;	/* never mapped */
+		e = ioctl(fd, c->req, arg) < 0 ? errno : 0;
+		if (e != c->want)
+			return FAIL("%s%s: got %s, want %s", c->what,
+				    running ? " (running)" : "",
+				    e ? strerror(e) : "success",
+				    strerror(c->want));
+	}
+	{
+		char small[sizeof(struct massager_event) - 1];
+		int mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		ssize_t n = read(mon, small, sizeof(small));
+		int e = errno;
+
+		close(mon);
+		if (n >= 0 || e != EINVAL)
+			return FAIL("read of %zu bytes: want EINVAL, got %s",
+				    sizeof(small), n >= 0 ? "data" : strerror(e));
+	}
+	if (get_state(fd, &after) < 0)
+		return FAIL("GET_STATE: %m");
+	if (!state_same(&before, &after))
+		return FAIL("state changed%s: duty %u->%u enabled %u->%u wd %u->%u "
+			    "reason %u->%u", running ? " (running)" : "",
+			    before.duty_permille, after.duty_permille,
+			    before.enabled, after.enabled, before.watchdog_ms,
+			    after.watchdog_ms, before.stop_reason,
+			    after.stop_reason);
+	if (dbg("duty_ppm") != duty_before || dbg("enabled") != en_before)
+		return FAIL("board outputs changed%s: duty_ppm %lld->%lld",
+			    running ? " (running)" : "", duty_before,
+			    dbg("duty_ppm"));
+	return 0;
+}
+
+static int test_malformed_ioctls(void)
+{
+	int fd, r;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	r = malformed_round(fd, false);
+	if (r == 0) {
+		/* Again with the motor running: nothing may stop or change it. */
+		set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS);
+		r = drive(fd, 300);
+		if (r < 0)
+			r = FAIL("drive: %s", strerror(-r));
+		else
+			r = malformed_round(fd, true);
+	}
+	drive(fd, 0);
+	close(fd);
+	return r;
+}
+
+static int rebind(void)
+{
+	write_str(DRV_SYSFS "bind", "massager.0");
+	if (wait_path(DEV, true, 3000) < 0)
+		return FAIL("rebind: " DEV " did not come back");
+	return 0;
+}
+
+static int test_unbind_while_open(void)
+{
+	struct massager_event ev;
+	struct massager_state st;
+	int fd, mon, r, e;
+	ssize_t n;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || mon < 0)
+		return FAIL("open: %m");
+	while (read(mon, &ev, sizeof(ev)) > 0)
+		;
+	set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS);
+	r = drive(fd, 500);
+	if (r < 0 || wait_dbg("enabled", 1, 500) < 0) {
+		close(mon);
+		close(fd);
+		return FAIL("drive before unbind: %s", strerror(-r));
+	}
+	r = write_str(DRV_SYSFS "unbind", "massager.0");
+	if (r < 0) {
+		close(mon);
+		close(fd);
+		return FAIL("unbind: %s", strerror(-r));
+	}
+	r = 0;
+	if (dbg("enabled") != 0 || dbg("duty_ppm") != 0)
+		r = FAIL("motor on after unbind: enabled=%lld duty_ppm=%lld",
+			 dbg("enabled"), dbg("duty_ppm"));
+	/* Events then ENODEV on read: REMOVED is the last one. */
+	while (!r && (n = read(mon, &ev, sizeof(ev))) == sizeof(ev) &&
+	       ev.type != MASSAGER_EVENT_REMOVED)
+		;
+	if (!r && ev.type != MASSAGER_EVENT_REMOVED)
+		r = FAIL("no REMOVED event before the end");
+	if (!r) {
+		n = read(mon, &ev, sizeof(ev));
+		e = errno;
+		if (n >= 0 || e != ENODEV)
+			r = FAIL("read after unbind: want ENODEV, got %s",
+				 n >= 0 ? "data" : strerror(e));
+	}
+	if (!r && (drive(fd, 500) != -ENODEV || get_state(fd, &st) != -ENODEV))
+		r = FAIL("ioctls after unbind: want ENODEV");
+	if (!r && open(DEV, O_RDONLY) >= 0)
+		r = FAIL(DEV " still opens after unbind");
+	close(mon);
+	close(fd);
+	if (rebind() < 0 && !r)
+		r = -1;
+	return r;
+}
+
+static int test_rmmod_while_open(void)
+{
+	struct massager_state st;
+	int fd, r, e;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS);
+	drive(fd, 500);
+	/*
+	 * The open file pins massager.ko (fops owner), and massager.ko pins
+	 * the simulated board's PWM and GPIO providers: both unloads must be
+	 * refused and leave the motor as it was.
+	 */
+	r = mod_unload("massager");
+	e = mod_unload("massager_sim");
+	if (r == 0 || e == 0) {
+		close(fd);
+		board_up();
+		return FAIL("rmmod %s succeeded with " DEV " open",
+			    r == 0 ? "massager" : "massager-sim");
+	}
+	if (get_state(fd, &st) < 0 || !st.enabled || dbg("enabled") != 1) {
+		close(fd);
+		return FAIL("refused rmmod disturbed the motor");
+	}
+	close(fd);
+	if (dbg("enabled") != 0)
+		return FAIL("motor on after the owner closed");
+	r = mod_unload("massager");
+	if (r < 0)
+		return FAIL("rmmod massager once closed: %s", strerror(-r));
+	r = mod_unload("massager_sim");
+	if (r < 0)
+		return FAIL("rmmod massager-sim once closed: %s", strerror(-r));
+	return board_up();
+}
+
+static int test_capture_3200hz_10s(void)
+{
+	const unsigned int rate = 3200, secs = 10;
+	const int64_t period_ns = 1000000000 / rate;
+	static struct sample s[4096];
+	int64_t first = 0, prev = 0, max_dev = 0;
+	long long gaps = 0, count = 0, catchups0 = dbg("catchups");
+	struct iio io;
+	uint64_t end;
+	int r;
+
+	r = iio_start(&io, rate, 16384, 320);
+	if (r < 0)
+		return r;
+	end = now_ns() + secs * 1000000000ull + 500000000ull;
+	while (now_ns() < end) {
+		int k = iio_read(&io, s, 4096, 100);
+
+		if (k < 0) {
+			iio_stop(&io);
+			return FAIL("read: %s", strerror(-k));
+		}
+		for (int i = 0; i < k; i++) {
+			int64_t d;
+
+			if (!count++) {
+				first = prev = s[i].ts;
+				continue;
+			}
+			d = s[i].ts - prev;
+			if (d > period_ns * 3 / 2)
+				gaps += (d + period_ns / 2) / period_ns - 1;
+			else if (llabs(d - period_ns) > max_dev)
+				max_dev = llabs(d - period_ns);
+			prev = s[i].ts;
+			if (prev - first >= (int64_t)secs * 1000000000 -
+					   period_ns / 2)
+				goto done;
+		}
+	}
+done:
+	iio_stop(&io);
+	{
+		long long expected = (long long)rate * secs;
+		long long span_expected = (prev - first) / period_ns + 1;
+
+		printf("# samples=%lld expected=%lld gaps=%lld span_ms=%.1f "
+		       "max_jitter_ns=%lld catchups=%lld overruns=%lld\n",
+		       count, expected, gaps, (prev - first) / 1e6,
+		       (long long)max_dev, dbg("catchups") - catchups0,
+		       dbg("overruns"));
+		if (gaps)
+			return FAIL("%lld samples missing", gaps);
+		if (max_dev > 1000)
+			return FAIL("timestamps off the period by %lld ns",
+				    (long long)max_dev);
+		if (count != span_expected || llabs(count - expected) > 1)
+			return FAIL("%lld samples, want %lld", count, expected);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} tests[] = {
+		{ "modules load, unload and reload cleanly", test_load_unload },
+		{ "second control open is EBUSY, monitors may open",
+		  test_exclusive_control },
+		{ "drive spins the motor and the accelerometer shows its "
+		  "frequency and amplitude", test_drive_vibrates },
+		{ "missed heartbeat stops the motor", test_heartbeat_loss },
+		{ "SIGKILL of the owner stops the motor", test_owner_killed },
+		{ "e-stop latches until reset, reset refused while pressed",
+		  test_estop_latch },
+		{ "malformed ioctls fail with the documented error and change "
+		  "nothing", test_malformed_ioctls },
+		{ "unbind while open stops the motor and reads fail ENODEV",
+		  test_unbind_while_open },
+		{ "rmmod while open is refused and leaves the motor alone",
+		  test_rmmod_while_open },
+		{ "IIO capture at 3200 Hz for 10 s loses no sample",
+		  test_capture_3200hz_10s },
+	};
+	size_t n = sizeof(tests) / sizeof(tests[0]);
+	const char *only = getenv("MASSAGER_TEST_ONLY");
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s MODULE_DIR\n", argv[0]);
+		return 2;
+	}
+	moddir = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("1..%zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		if (only && !strstr(tests[i].name, only))
+			continue;
+		/* Every test starts with the board up and the motor off. */
+		if (board_up() < 0) {
+			not_ok(tests[i].name, "%s", why);
+			continue;
+		}
+		report(tests[i].name, tests[i].fn());
+		if (dbg("enabled") > 0) {
+			not_ok(tests[i].name, "left the motor on");
+			dbg_set("estop", 0);
+		}
+	}
+	printf("# passed=%d failed=%d\n", n_test - n_fail, n_fail);
+	return n_fail ? 1 : 0;
+}

@@ -1,0 +1,228 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# run.sh - run massager.ko and massager-sim.ko in real Debian kernels
+#
+# Usage: tests/vm/run.sh [--keep] [flavour...]     (default: 6.1 6.12 rt)
+#
+# For each flavour (see tests/vm/kernels.sh) this builds the modules
+# against that kernel's headers, packs an initramfs with busybox, the
+# kernel modules ours depend on (from modules.dep of that kernel's image),
+# our modules and the static test program tests/vm/massager-test.c, boots
+# it in qemu-system-x86_64 (TCG: no KVM) and reads the verdict back from
+# the serial console. The test program's TAP lines and measured figures
+# ("# key=value") are printed; an Oops, BUG or WARNING in the guest's
+# kernel log fails the flavour, and so does a timeout.
+#
+# Last line: "N passed, N failed", summed over the flavours. Exit status 0
+# only when nothing failed. Work files: build/vm/<kernel version>/ (the
+# serial log is console.log there). Kernel images are cached by
+# "kernels.sh install" in tests/vm/cache/ (or $MASSAGED_VM_CACHE).
+#
+# Environment: MASSAGED_VM_TIMEOUT seconds per boot (default 300);
+# MASSAGER_TEST_ONLY=substring runs only the tests whose name has it.
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/vm"
+build="$top/build/vm"
+timeout_s="${MASSAGED_VM_TIMEOUT:-300}"
+keep=0
+total_pass=0
+total_fail=0
+
+usage() {
+	sed -n '3,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
+}
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 1
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--keep) keep=1; shift ;;
+	--) shift; break ;;
+	-*) usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || set -- 6.1 6.12 rt
+
+for tool in qemu-system-x86_64 cpio gcc make depmod; do
+	command -v "$tool" >/dev/null || die "$tool missing: run 'make deps'"
+done
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	busybox=/bin/busybox
+[ -x "$busybox" ] || die "busybox-static missing: run 'make deps'"
+
+mkdir -p "$build"
+
+# The test program: static, so that the initramfs needs no libc.
+build_test() {
+	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+		-Wmissing-prototypes -Wstrict-prototypes -D_FORTIFY_SOURCE=3 \
+		-fstack-protector-strong -static -pthread \
+		-I"$top/include" -I"$top/lib" -o "$build/massager-test" \
+		"$here/massager-test.c" "$top/lib/plant.c" -lm
+}
+
+# Build our modules against @hdr in a private copy of the tree, so that
+# flavours (and kmod/'s own build) do not overwrite each other's objects.
+build_modules() { # version headers_dir out
+	rm -rf "$3/src"
+	mkdir -p "$3/src"
+	cp -r "$top/kmod" "$top/include" "$top/lib" "$3/src/"
+	make -C "$3/src/kmod" clean >/dev/null 2>&1 || true
+	rm -f "$3/src/kmod/"*.o "$3/src/kmod/"*.ko
+	make -s -j2 -C "$2" M="$3/src/kmod" modules >"$3/build.log" 2>&1
+}
+
+# Modules @names need from @moddir, dependencies first, one path a line
+# relative to @moddir. Names may use - or _; built-in ones are skipped.
+module_closure() { # moddir names...
+	md=$1
+	shift
+	awk -v want="$*" '
+	function norm(p,  b) {
+		b = p; sub(/.*\//, "", b); sub(/\.ko(\.(xz|zst|gz))?$/, "", b)
+		gsub(/-/, "_", b); return b
+	}
+	function visit(n,  k, i, d) {
+		if (n in seen || !(n in path)) return
+		seen[n] = 1
+		k = split(deps[n], d, " ")
+		for (i = k; i >= 1; i--) visit(norm(d[i]))
+		print path[n]
+	}
+	{
+		f = $1; sub(/:$/, "", f); n = norm(f); path[n] = f
+		deps[n] = ""
+		for (i = 2; i <= NF; i++) deps[n] = deps[n] " " $i
+	}
+	END {
+		k = split(want, w, " ")
+		for (i = 1; i <= k; i++) { x = w[i]; gsub(/-/, "_", x); visit(x) }
+	}' "$md/modules.dep"
+}
+
+make_initramfs() { # version moddir out
+	root="$3/root"
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" \
+		"$root/lib/modules/massaged/deps"
+	cp "$busybox" "$root/bin/busybox"
+	cp "$build/massager-test" "$root/massager-test"
+	cp "$3/src/kmod/massager.ko" "$3/src/kmod/massager-sim.ko" \
+		"$root/lib/modules/massaged/"
+	# What our modules import from modules of that kernel (IIO core,
+	# kfifo buffer, ...), from modinfo, closed over modules.dep.
+	want=$(for ko in "$root/lib/modules/massaged/"*.ko; do
+		modinfo -F depends "$ko"
+	done | tr ',' ' ')
+	: >"$root/modules.load"
+	for rel in $(module_closure "$2" $want); do
+		base=$(basename "$rel")
+		case "$base" in
+		*.ko.xz) xz -dc "$2/$rel" >"$root/lib/modules/massaged/deps/${base%.xz}"; base=${base%.xz} ;;
+		*.ko.zst) zstd -qdc "$2/$rel" >"$root/lib/modules/massaged/deps/${base%.zst}"; base=${base%.zst} ;;
+		*.ko.gz) gzip -dc "$2/$rel" >"$root/lib/modules/massaged/deps/${base%.gz}"; base=${base%.gz} ;;
+		*) cp "$2/$rel" "$root/lib/modules/massaged/deps/$base" ;;
+		esac
+		echo "$base" >>"$root/modules.load"
+	done
+	cat >"$root/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+echo "massaged-vm: kernel \$(uname -r) \$(uname -v)"
+for m in \$(cat /modules.load); do
+	insmod /lib/modules/massaged/deps/\$m || echo "massaged-vm: insmod \$m failed"
+done
+export MASSAGER_TEST_ONLY="${MASSAGER_TEST_ONLY:-}"
+[ -n "\$MASSAGER_TEST_ONLY" ] || unset MASSAGER_TEST_ONLY
+t0=\$(cut -d' ' -f1 /proc/uptime)
+/massager-test /lib/modules/massaged
+rc=\$?
+t1=\$(cut -d' ' -f1 /proc/uptime)
+dmesg | sed 's/^/massaged-vm-dmesg: /'
+if [ \$rc = 0 ]; then v=PASS; else v=FAIL; fi
+echo "massaged-vm: verdict \$v rc=\$rc test_s=\$t0..\$t1"
+sync
+poweroff -f
+EOF
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$3/initramfs.gz"
+}
+
+# Boot, wait, and judge the serial log; sets pass and fail.
+boot_and_judge() { # flavour version vmlinuz out
+	log="$4/console.log"
+	t0=$(date +%s)
+	rc=0
+	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
+		-machine pc -accel tcg -m 512 -smp 2 -nographic -no-reboot \
+		-kernel "$3" -initrd "$4/initramfs.gz" \
+		-append "console=ttyS0 panic=-1 loglevel=4 oops=panic" \
+		</dev/null >"$log" 2>&1 || rc=$?
+	t1=$(date +%s)
+	tr -d '\r' <"$log" >"$log.txt"
+	grep -E '^(ok |not ok |# |1\.\.)' "$log.txt" | sed "s/^/[$1] /" || true
+	pass=$(grep -c '^ok ' "$log.txt" || true)
+	fail=$(grep -c '^not ok ' "$log.txt" || true)
+	bad=$(grep -E 'Oops|(^|[^A-Z_])BUG[: ]|WARNING:|Call Trace:|general protection fault|Kernel panic' "$log.txt" || true)
+	if [ -n "$bad" ]; then
+		echo "[$1] kernel trouble in the guest log:"
+		echo "$bad" | head -n 40 | sed "s/^/[$1]   /"
+		fail=$((fail + 1))
+	fi
+	verdict=$(grep '^massaged-vm: verdict' "$log.txt" | tail -n 1 || true)
+	if [ -z "$verdict" ]; then
+		if [ "$rc" = 124 ]; then
+			echo "[$1] TIMEOUT after ${timeout_s}s; last lines of $log.txt:"
+		else
+			echo "[$1] no verdict (qemu exit $rc); last lines of $log.txt:"
+		fi
+		tail -n 25 "$log.txt" | sed "s/^/[$1]   /"
+		fail=$((fail + 1))
+	else
+		echo "[$1] $verdict boot_s=$((t1 - t0))"
+	fi
+}
+
+build_test || die "building the test program failed"
+kernels=$(sh "$here/kernels.sh" list "$@") || die "cannot resolve kernels: run 'make deps'"
+echo "$kernels" | while read -r flavour ver hdr vmlinuz moddir; do
+	echo "$flavour $ver $hdr $vmlinuz $moddir"
+done >"$build/kernels"
+
+while read -r flavour ver hdr vmlinuz moddir; do
+	out="$build/$ver"
+	mkdir -p "$out"
+	echo "== $flavour: $ver"
+	if [ ! -d "$hdr" ] || [ ! -s "$vmlinuz" ] || [ ! -s "$moddir/modules.dep" ]; then
+		echo "[$flavour] kernel $ver not installed: run 'sh tests/vm/kernels.sh install' as root"
+		total_fail=$((total_fail + 1))
+		continue
+	fi
+	if ! build_modules "$ver" "$hdr" "$out"; then
+		sed "s/^/[$flavour]   /" "$out/build.log" | tail -n 40
+		echo "not ok - [$flavour] modules build against $ver"
+		total_fail=$((total_fail + 1))
+		continue
+	fi
+	make_initramfs "$ver" "$moddir" "$out"
+	echo "[$flavour] initramfs deps: $(tr '\n' ' ' <"$out/root/modules.load")"
+	boot_and_judge "$flavour" "$ver" "$vmlinuz" "$out"
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	[ "$keep" = 1 ] || rm -rf "$out/root" "$out/src"
+done <"$build/kernels"
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
