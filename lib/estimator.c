@@ -25,6 +25,8 @@
 #define WARM_UP_UNITS		((int64_t)2 << 32)
 #define HALF_TURN_UNITS		((int64_t)1 << 31)
 #define STUCK_MIN_SAMPLES	3
+/* Whiten only while both principal directions carry this share of power */
+#define WHITEN_MIN_RATIO	0.01
 
 _Static_assert((ESTIMATOR_PREFIX_RING & PREFIX_MASK) == 0,
 	       "prefix ring must be a power of two");
@@ -104,6 +106,7 @@ void estimator_reset(struct estimator *e)
 	memset(e->prefix, 0, sizeof(e->prefix));
 	e->dc_x = 0.0;
 	e->dc_y = 0.0;
+	e->whiten = false;
 	e->period_samples = 0.0;
 	memset(e->last, 0, sizeof(e->last));
 	e->same_run = 0;
@@ -127,39 +130,53 @@ static const struct estimator_prefix *prefix_at(const struct estimator *e,
 	return &e->prefix[i & PREFIX_MASK];
 }
 
-/* Sum of x (or y) over the last len_real samples, len_real may be
- * fractional: the sample just before the whole part is weighted by the
- * fraction, so the box has the exact length of k periods.
- */
-static void sum_xy_over(const struct estimator *e, double len_real,
-			double *ret_sx, double *ret_sy)
+struct moments {
+	double sx, sy, sxx, syy, sxy;
+};
+
+static void moments_between(const struct estimator_prefix *to,
+			    const struct estimator_prefix *from, double weight,
+			    struct moments *m)
 {
-	uint64_t n = e->samples, len = (uint64_t)len_real;
-	const struct estimator_prefix *now = prefix_at(e, n);
-	const struct estimator_prefix *from = prefix_at(e, n - len);
-	double frac = len_real - (double)len;
-	double sx = (double)(int64_t)(now->sum_x - from->sum_x);
-	double sy = (double)(int64_t)(now->sum_y - from->sum_y);
-
-	if (frac > 0.0 && len < n) {
-		const struct estimator_prefix *before =
-			prefix_at(e, n - len - 1);
-
-		sx += frac * (double)(int64_t)(from->sum_x - before->sum_x);
-		sy += frac * (double)(int64_t)(from->sum_y - before->sum_y);
-	}
-	*ret_sx = sx;
-	*ret_sy = sy;
+	m->sx += weight * (double)(int64_t)(to->sum_x - from->sum_x);
+	m->sy += weight * (double)(int64_t)(to->sum_y - from->sum_y);
+	m->sxx += weight * (double)(to->sum_xx - from->sum_xx);
+	m->syy += weight * (double)(to->sum_yy - from->sum_yy);
+	m->sxy += weight * (double)(int64_t)(to->sum_xy - from->sum_xy);
 }
 
-/* Mean of x/y over the longest whole number of periods that fits in the
+/* Sums over the last len_real samples, len_real may be fractional: the
+ * sample just before the whole part is weighted by the fraction, so the
+ * box has the exact length of k periods.
+ */
+static void moments_over(const struct estimator *e, double len_real,
+			 struct moments *ret)
+{
+	uint64_t n = e->samples, len = (uint64_t)len_real;
+	const struct estimator_prefix *from = prefix_at(e, n - len);
+	double frac = len_real - (double)len;
+
+	*ret = (struct moments){ 0 };
+	moments_between(prefix_at(e, n), from, 1.0, ret);
+	if (frac > 0.0 && len < n)
+		moments_between(from, prefix_at(e, n - len - 1), frac, ret);
+}
+
+/*
+ * Mean of x/y over the longest whole number of periods that fits in the
  * window (at least one period), or over all samples while the period is
  * unknown or longer than the history.
+ *
+ * The covariance over the same periods whitens the vector: a head that
+ * moves more along one direction than another traces an ellipse, whose
+ * angle does not advance evenly; L^-1 of the Cholesky factor of the
+ * covariance maps any ellipse back to a circle.
  */
 static void dc_update(struct estimator *e)
 {
 	uint64_t avail = e->samples;
-	double period = e->period_samples, len, sx, sy;
+	double period = e->period_samples, len, cxx, cyy, cxy, a2, c2;
+	struct moments m;
 
 	if (avail > ESTIMATOR_PREFIX_RING - 1)
 		avail = ESTIMATOR_PREFIX_RING - 1;
@@ -176,9 +193,29 @@ static void dc_update(struct estimator *e)
 		len = (double)avail;
 	}
 
-	sum_xy_over(e, len, &sx, &sy);
-	e->dc_x = sx / len;
-	e->dc_y = sy / len;
+	moments_over(e, len, &m);
+	e->dc_x = m.sx / len;
+	e->dc_y = m.sy / len;
+
+	/* The shape changes slowly, noise in it adds phase ripple: take the
+	 * covariance over as many whole periods as the ring holds.
+	 */
+	if (period >= PERIOD_MIN_SAMPLES && period <= (double)avail) {
+		len = floor((double)avail / period) * period;
+		moments_over(e, len, &m);
+	}
+	cxx = m.sxx / len - (m.sx / len) * (m.sx / len);
+	cyy = m.syy / len - (m.sy / len) * (m.sy / len);
+	cxy = m.sxy / len - (m.sx / len) * (m.sy / len);
+	a2 = cxx;
+	c2 = a2 > 0.0 ? cyy - cxy * cxy / a2 : 0.0;
+	/* a line (one dead axis) cannot be whitened into a circle */
+	e->whiten = a2 > WHITEN_MIN_RATIO * (cxx + cyy) &&
+		    c2 > WHITEN_MIN_RATIO * (cxx + cyy);
+	if (e->whiten) {
+		e->whiten_shear = cxy / a2;
+		e->whiten_scale_y = sqrt(a2 / c2);
+	}
 }
 
 /*
@@ -350,7 +387,8 @@ static double window_power(const struct estimator *e, bool use_dc,
 	const struct estimator_prefix *from = prefix_at(e, n - len);
 	double sx = (double)(int64_t)(now->sum_x - from->sum_x);
 	double sy = (double)(int64_t)(now->sum_y - from->sum_y);
-	double sq = (double)(now->sum_sq - from->sum_sq);
+	double sq = (double)(now->sum_xx - from->sum_xx) +
+		    (double)(now->sum_yy - from->sum_yy);
 	double dx, dy, power;
 
 	if (ret_clipped)
@@ -406,7 +444,7 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 	struct estimator_prefix *next = &e->prefix[(e->samples + 1) &
 						   PREFIX_MASK];
 	struct regression r;
-	double angle_rad, slope;
+	double angle_rad, slope, vx, vy;
 	uint32_t u;
 
 	/* stuck: the sensor repeats exactly the same triple */
@@ -423,8 +461,9 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 
 	next->sum_x = p->sum_x + (uint64_t)(int64_t)x;
 	next->sum_y = p->sum_y + (uint64_t)(int64_t)y;
-	next->sum_sq = p->sum_sq + (uint64_t)((int32_t)x * x) +
-		       (uint64_t)((int32_t)y * y);
+	next->sum_xx = p->sum_xx + (uint64_t)((int32_t)x * x);
+	next->sum_yy = p->sum_yy + (uint64_t)((int32_t)y * y);
+	next->sum_xy = p->sum_xy + (uint64_t)(int64_t)((int32_t)x * y);
 	next->clipped = p->clipped +
 			(clipped(e, x) || clipped(e, y) || clipped(e, z));
 	e->samples++;
@@ -439,6 +478,7 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 		/* no centre yet: a phase now would only bias the fit */
 		if (!kasa_centre(e, &e->dc_x, &e->dc_y))
 			return;
+		e->whiten = false;
 	} else {
 		dc_update(e);
 	}
@@ -446,7 +486,11 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 	/* Phase as a fraction of a turn in 2^-32 units: the wrapped difference
 	 * of two such angles is the shortest step, which unwraps for free.
 	 */
-	angle_rad = atan2((double)y - e->dc_y, (double)x - e->dc_x);
+	vx = (double)x - e->dc_x;
+	vy = (double)y - e->dc_y;
+	if (e->whiten)
+		vy = (vy - e->whiten_shear * vx) * e->whiten_scale_y;
+	angle_rad = atan2(vy, vx);
 	u = (uint32_t)(int64_t)llrint(angle_rad / (2.0 * M_PI) *
 				      PHASE_UNITS_PER_REV);
 	if (e->phase_count > 0)

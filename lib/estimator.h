@@ -98,7 +98,9 @@ struct estimate {
 struct estimator_prefix {
 	uint64_t sum_x;
 	uint64_t sum_y;
-	uint64_t sum_sq;	/* x^2 + y^2 */
+	uint64_t sum_xx;
+	uint64_t sum_yy;
+	uint64_t sum_xy;
 	uint32_t clipped;	/* samples with any axis clipped */
 };
 
@@ -124,6 +126,10 @@ struct estimator {
 	/* DC of x/y and the period it is averaged over */
 	double dc_x;
 	double dc_y;
+	/* whitening of an elliptical path: y' = (y - shear x) * scale_y */
+	bool whiten;
+	double whiten_shear;
+	double whiten_scale_y;
 	double period_samples;		/* 0 = unknown */
 	struct estimator_kasa kasa;
 	/* stuck detector */
