@@ -439,11 +439,14 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 	if (m->estop_latched)
 		return -ECANCELED;
 
-	r = massager_pwm_apply(m, duty_permille);
-	if (r < 0) {
-		massager_outputs_off(m);
-		massager_fault(m, r);
-		return r;
+	/* A heartbeat at an unchanged duty costs no PWM call. */
+	if (!m->enabled || m->duty_permille != duty_permille) {
+		r = massager_pwm_apply(m, duty_permille);
+		if (r < 0) {
+			massager_outputs_off(m);
+			massager_fault(m, r);
+			return r;
+		}
 	}
 	gpiod_set_value_cansleep(m->enable_gpio, 1);
 	m->enabled = true;
