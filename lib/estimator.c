@@ -25,6 +25,8 @@
 #define WARM_UP_UNITS		((int64_t)2 << 32)
 #define HALF_TURN_UNITS		((int64_t)1 << 31)
 #define STUCK_MIN_SAMPLES	3
+/* Expected step between samples above which three repeats mean stuck */
+#define STUCK_FAST_STEP_LSB	4.0
 /* Whiten only while both principal directions carry this share of power */
 #define WHITEN_MIN_RATIO	0.01
 
@@ -516,6 +518,21 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 	e->period_samples = slope > 0.0 ? 1.0 / slope : 0.0;
 }
 
+/*
+ * Identical samples for stuck_ms, or for three samples when the vibration
+ * should move the vector by several LSB from one sample to the next: a
+ * frozen sensor corrupts the slope within a few milliseconds, long before
+ * stuck_ms (at 35 Hz and 1 kHz it read 1 Hz low after 5 ms).
+ */
+static bool stuck(const struct estimator *e, double amp_lsb)
+{
+	if (e->same_run >= e->stuck_samples)
+		return true;
+	if (e->same_run < STUCK_MIN_SAMPLES || e->period_samples <= 0.0)
+		return false;
+	return 2.0 * M_PI / e->period_samples * amp_lsb >= STUCK_FAST_STEP_LSB;
+}
+
 void estimator_read(const struct estimator *e, struct estimate *ret)
 {
 	bool warm = warming_up(e), clip;
@@ -538,7 +555,7 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 	if (noise_rad * 1000.0 > (double)e->cfg.max_phase_noise_mrad ||
 	    stderr_hz * 1000.0 > (double)e->cfg.max_freq_stderr_mhz)
 		flags |= ESTIMATE_NOISY;
-	if (e->same_run >= e->stuck_samples)
+	if (stuck(e, amp / e->amp_ms2_per_lsb))
 		flags |= ESTIMATE_STUCK;
 
 	*ret = (struct estimate){

@@ -308,6 +308,56 @@ static void test_stuck_sensor_flagged_within_50ms(void **state)
 	assert_false(estimate_valid(&r));
 }
 
+/* A frozen sample corrupts the slope at once: no valid reading may be off */
+static void test_stuck_sensor_never_reads_valid_and_wrong(void **state)
+{
+	static const double freqs_hz[] = { 20.0, 45.0, 60.0 };
+	static const uint32_t rates_hz[] = { 1000, 3200 };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t j = 0; j < 3; j++) {
+			struct estimate r;
+			struct signal s;
+			int16_t frozen[3];
+
+			init_or_die(&est, rates_hz[i], 0);
+			signal_init(&s, rates_hz[i], freqs_hz[j], 10.0, 20.0,
+				    90 + 3 * i + j);
+			signal_feed(&s, &est, rates_hz[i]);
+			memcpy(frozen, est.last, sizeof(frozen));
+			for (uint32_t k = 0; k < rates_hz[i] / 10; k++) {
+				estimator_feed(&est, frozen[0], frozen[1],
+					       frozen[2]);
+				estimator_read(&est, &r);
+				if (!estimate_valid(&r))
+					assert_true(r.flags & ESTIMATE_STUCK);
+				else
+					assert_true(fabs(r.freq_hz -
+							 freqs_hz[j]) < 0.5);
+			}
+		}
+	}
+}
+
+/* Slow, small vibration: samples may repeat once or twice, not 20 ms */
+static void test_small_slow_vibration_not_flagged_stuck(void **state)
+{
+	struct estimate r;
+	struct signal s;
+
+	(void)state;
+	init_or_die(&est, 3200, 0);
+	signal_init(&s, 3200, 20.0, 0.8, 40.0, 95);
+	s.noise_lsb = 0.3;
+	signal_feed(&s, &est, 3200);
+	for (int k = 0; k < 3200; k++) {
+		signal_feed(&s, &est, 1);
+		estimator_read(&est, &r);
+		assert_false(r.flags & ESTIMATE_STUCK);
+	}
+}
+
 static void test_clipped_flagged_when_samples_saturate(void **state)
 {
 	struct estimate r;
@@ -668,6 +718,8 @@ int main(void)
 		cmocka_unit_test(
 			test_valid_within_three_cycles_at_20db_snr_after_still),
 		cmocka_unit_test(test_stuck_sensor_flagged_within_50ms),
+		cmocka_unit_test(test_stuck_sensor_never_reads_valid_and_wrong),
+		cmocka_unit_test(test_small_slow_vibration_not_flagged_stuck),
 		cmocka_unit_test(test_clipped_flagged_when_samples_saturate),
 		cmocka_unit_test(
 			test_still_sensor_with_noise_flagged_no_vibration),
