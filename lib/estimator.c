@@ -52,7 +52,8 @@ void estimator_config_default(struct estimator_config *c,
 
 static uint32_t default_window_samples(uint32_t sample_rate_hz)
 {
-	uint32_t n = (sample_rate_hz * ESTIMATOR_DEFAULT_WINDOW_MS + 500) / 1000;
+	uint32_t n = (sample_rate_hz * ESTIMATOR_DEFAULT_WINDOW_MS + 500) /
+		     1000;
 
 	if (n < ESTIMATOR_WINDOW_MIN)
 		n = ESTIMATOR_WINDOW_MIN;
@@ -400,7 +401,8 @@ static double window_power(const struct estimator *e, bool use_dc,
 	dx = use_dc ? e->dc_x : sx / (double)len;
 	dy = use_dc ? e->dc_y : sy / (double)len;
 	/* sum |v - d|^2 = sum |v|^2 - 2 d . sum v + len |d|^2 */
-	power = sq - 2.0 * (dx * sx + dy * sy) + (double)len * (dx * dx + dy * dy);
+	power = sq - 2.0 * (dx * sx + dy * sy) +
+		(double)len * (dx * dx + dy * dy);
 	return power > 0.0 ? power / (double)len : 0.0;
 }
 

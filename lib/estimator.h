@@ -8,6 +8,9 @@
  * allocation, I/O or logging (it runs in the SCHED_FIFO control loop):
  *  - the x/y DC (gravity, offsets) is removed with a sliding mean over a
  *    whole number of vibration periods (prefix sums, fractional length);
+ *    while warming up, with the centre of a least-squares circle fit;
+ *  - an elliptical path is whitened back to a circle by the Cholesky
+ *    factor of the x/y covariance over whole periods;
  *  - the phase of the remaining vector (atan2) is unwrapped into an integer
  *    accumulator in units of 2^-32 revolution, so it never drifts;
  *  - the frequency is the least-squares slope of phase against sample index
@@ -64,11 +67,17 @@ struct estimator_config {
 	uint32_t max_freq_stderr_mhz;
 };
 
-enum estimate_flag {	/* bit flags; 0 when the estimate is valid */
-	ESTIMATE_WARMING_UP = 1 << 0,	/* fewer than two vibration cycles seen */
+/*
+ * Bit flags; 0 when the estimate is valid.
+ * WARMING_UP: fewer than two vibration cycles seen
+ * CLIPPED: a clipped sample is in the window
+ * NOISY: phase noise or frequency standard error too big
+ */
+enum estimate_flag {
+	ESTIMATE_WARMING_UP = 1 << 0,
 	ESTIMATE_NO_VIBRATION = 1 << 1,
-	ESTIMATE_CLIPPED = 1 << 2,	/* a clipped sample is in the window */
-	ESTIMATE_NOISY = 1 << 3,	/* phase noise or frequency error too big */
+	ESTIMATE_CLIPPED = 1 << 2,
+	ESTIMATE_NOISY = 1 << 3,
 	ESTIMATE_STUCK = 1 << 4,
 };
 
@@ -76,7 +85,7 @@ enum estimate_flag {	/* bit flags; 0 when the estimate is valid */
  * struct estimate - one reading of the estimator
  * @freq_hz: vibration frequency, positive whichever way the rotor turns
  * @amplitude_ms2: RMS magnitude of the x/y vibration vector, m/s^2 (a
- *	rotating vector of constant magnitude A reads A; each axis is A/sqrt 2)
+ *	rotating vector of constant magnitude A reads A, each axis A/sqrt 2)
  * @phase_noise_mrad: RMS residual of the phase regression
  * @freq_stderr_hz: standard error of @freq_hz implied by that residual
  * @flags: enum estimate_flag bits, 0 = valid; the numbers are filled in
@@ -111,7 +120,8 @@ struct estimator_kasa {
 };
 
 /**
- * struct estimator - state; fixed size (about 72 KiB), embed it, no malloc
+ * struct estimator - state; fixed size (about 104 KiB), embed it or make it
+ * static (not on a small thread stack); no malloc
  *
  * Members are private to estimator.c.
  */
@@ -139,7 +149,7 @@ struct estimator {
 	uint32_t phase_last_u32;
 	int64_t phase_acc;
 	int64_t warm_ref;		/* phase where the vibration began */
-	bool warm_refit;		/* regression restarted after 1/2 turn */
+	bool warm_refit;		/* regression restarted at 1/2 turn */
 	int64_t phase_ref;		/* origin of the sums below */
 	int64_t phase[ESTIMATOR_WINDOW_MAX];
 	uint32_t phase_head;
