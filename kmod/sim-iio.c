@@ -25,6 +25,8 @@
 #include <linux/iio/machine.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
+#include <linux/mutex.h>
+#include <linux/timekeeping.h>
 
 #include "sim.h"
 #include "sim-compat.h"
@@ -159,32 +161,51 @@ static void sim_push(struct massager_sim *sim, const struct plant_sample *s,
 	raw_spin_unlock_irqrestore(&sim->lock, flags);
 }
 
-static enum hrtimer_restart sim_timer_fn(struct hrtimer *timer)
+/*
+ * The IIO timestamp of a sample due at monotonic @due_ns, in the clock
+ * userspace chose for the device. Converted with the timekeeper's offsets,
+ * not by reading two clocks, so catch-up samples keep their exact spacing.
+ */
+static s64 sim_iio_timestamp(struct iio_dev *indio_dev, u64 due_ns)
 {
-	struct massager_sim *sim = container_of(timer, struct massager_sim,
-						timer);
-	u64 now_ns = ktime_get_ns();
+	ktime_t due = ns_to_ktime(due_ns);
+
+	switch (iio_device_get_clock(indio_dev)) {
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_COARSE:
+		return due_ns;
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		return ktime_to_ns(ktime_mono_to_any(due, TK_OFFS_REAL));
+	case CLOCK_BOOTTIME:
+		return ktime_to_ns(ktime_mono_to_any(due, TK_OFFS_BOOT));
+	case CLOCK_TAI:
+		return ktime_to_ns(ktime_mono_to_any(due, TK_OFFS_TAI));
+	default:
+		return iio_get_time_ns(indio_dev) - ktime_get_ns() + due_ns;
+	}
+}
+
+/*
+ * Make every sample of the capture that is due by @now_ns, @max at most,
+ * each with the timestamp it was due at. All but the first of a run are
+ * late: they count as catch-ups. Only one context runs this at a time: the
+ * timer callback, or predisable once the timer is cancelled.
+ */
+static void sim_capture_catch_up(struct massager_sim *sim, u64 now_ns,
+				 unsigned int max)
+{
 	unsigned int burst = 0;
-	s64 iio_offset_ns = 0;
 	unsigned long flags;
-	u64 expiry_ns;
 
 	raw_spin_lock_irqsave(&sim->lock, flags);
-	while (sim->sampling && burst < SIM_BURST_MAX) {
+	while (sim->sampling && burst < max) {
 		u64 due_ns = sim_sample_due_ns(sim);
 		struct plant_sample s;
 		int r;
 
 		if (due_ns > now_ns)
 			break;
-		/*
-		 * IIO timestamps are in the clock userspace chose for the
-		 * device. Only read while sampling: only then is the IIO
-		 * device sure to be alive (the timer outlives it at removal).
-		 */
-		if (!burst)
-			iio_offset_ns = iio_get_time_ns(sim->indio_dev) -
-					ktime_get_ns();
 		sim_plant_sync_locked(sim, due_ns);
 		r = plant_sample(&sim->plant, &s);
 		sim->seq++;
@@ -195,11 +216,26 @@ static enum hrtimer_restart sim_timer_fn(struct hrtimer *timer)
 			continue;
 		}
 		raw_spin_unlock_irqrestore(&sim->lock, flags);
-		sim_push(sim, &s, due_ns + iio_offset_ns);
+		/* The IIO device is alive while sampling (predisable waits). */
+		sim_push(sim, &s, sim_iio_timestamp(sim->indio_dev, due_ns));
 		raw_spin_lock_irqsave(&sim->lock, flags);
 	}
+	raw_spin_unlock_irqrestore(&sim->lock, flags);
+}
 
+static enum hrtimer_restart sim_timer_fn(struct hrtimer *timer)
+{
+	struct massager_sim *sim = container_of(timer, struct massager_sim,
+						timer);
+	u64 now_ns = ktime_get_ns();
+	unsigned long flags;
+	u64 expiry_ns;
+
+	sim_capture_catch_up(sim, now_ns, SIM_BURST_MAX);
+
+	raw_spin_lock_irqsave(&sim->lock, flags);
 	if (sim->sampling) {
+		/* In the past if the burst was cut short: fires again now. */
 		expiry_ns = sim_sample_due_ns(sim);
 	} else {
 		sim_plant_sync_locked(sim, now_ns);
@@ -228,10 +264,12 @@ static int sim_buffer_postenable(struct iio_dev *indio_dev)
 	struct massager_sim *sim = iio_device_get_drvdata(indio_dev);
 	unsigned long flags;
 
+	mutex_lock(&sim->capture_lock);
 	raw_spin_lock_irqsave(&sim->lock, flags);
 	sim->sampling = true;
 	sim_capture_start_locked(sim);
 	raw_spin_unlock_irqrestore(&sim->lock, flags);
+	mutex_unlock(&sim->capture_lock);
 	return 0;
 }
 
@@ -240,18 +278,22 @@ static int sim_buffer_predisable(struct iio_dev *indio_dev)
 	struct massager_sim *sim = iio_device_get_drvdata(indio_dev);
 	unsigned long flags;
 
+	mutex_lock(&sim->capture_lock);
+	/*
+	 * Stop the timer (waiting out a callback that may be pushing), then
+	 * make the samples that fell due while it ran late: a capture ends
+	 * with every sample due before it was disabled.
+	 */
+	hrtimer_cancel(&sim->timer);
+	sim_capture_catch_up(sim, ktime_get_ns(), UINT_MAX);
+
 	raw_spin_lock_irqsave(&sim->lock, flags);
 	sim->sampling = false;
-	raw_spin_unlock_irqrestore(&sim->lock, flags);
-
-	/* Wait out a callback that may still be pushing to the buffer. */
-	hrtimer_cancel(&sim->timer);
-
 	/* Re-arm for housekeeping; the callback parks it if all is still. */
-	raw_spin_lock_irqsave(&sim->lock, flags);
 	if (sim->timer_armed && !hrtimer_active(&sim->timer))
 		sim_timer_start_locked(sim, ktime_get_ns());
 	raw_spin_unlock_irqrestore(&sim->lock, flags);
+	mutex_unlock(&sim->capture_lock);
 	return 0;
 }
 
@@ -330,12 +372,14 @@ static int sim_write_raw(struct iio_dev *indio_dev,
 	if (val2 || val < SIM_RATE_MIN_HZ || val > SIM_RATE_MAX_HZ)
 		return -EINVAL;
 
+	mutex_lock(&sim->capture_lock);
 	raw_spin_lock_irqsave(&sim->lock, flags);
 	sim->rate_hz = val;
 	/* A running capture continues at the new rate from now on. */
 	if (sim->sampling)
 		sim_capture_start_locked(sim);
 	raw_spin_unlock_irqrestore(&sim->lock, flags);
+	mutex_unlock(&sim->capture_lock);
 	return 0;
 }
 
@@ -361,6 +405,7 @@ static void sim_timer_cancel(void *data)
 
 int sim_timer_setup(struct massager_sim *sim)
 {
+	mutex_init(&sim->capture_lock);
 	hrtimer_init(&sim->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
 	sim->timer.function = sim_timer_fn;
 	return devm_add_action_or_reset(sim->dev, sim_timer_cancel, sim);

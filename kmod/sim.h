@@ -12,6 +12,7 @@
 #include <linux/gpio/driver.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -70,6 +71,7 @@ enum sim_gpio_line {
  * @irq_pending: GPIO IRQs to deliver from @irq_work (atomic bitops)
  * @irq_work: delivers GPIO IRQs in hard interrupt context
  * @timer: sampling and housekeeping timer, soft (see sim-iio.c)
+ * @capture_lock: serialises buffer enable, disable and rate changes
  * @gc: the GPIO chip
  * @pwm: the PWM chip
  * @indio_dev: the accelerometer
@@ -112,6 +114,7 @@ struct massager_sim {
 	struct irq_work irq_work;
 
 	struct hrtimer timer;
+	struct mutex capture_lock;	/* enable, disable, rate change */
 	struct gpio_chip gc;
 	struct pwm_chip *pwm;
 	struct iio_dev *indio_dev;
