@@ -406,13 +406,39 @@ static double window_power(const struct estimator *e, bool use_dc,
 	return power > 0.0 ? power / (double)len : 0.0;
 }
 
+static double min_amplitude_lsb(const struct estimator *e)
+{
+	return e->cfg.min_amplitude_mms2 / 1000.0 / e->amp_ms2_per_lsb;
+}
+
 /* Whether the vibration reaches the minimum amplitude; needs no DC. */
 static bool vibration_present(const struct estimator *e)
 {
-	double min_lsb = e->cfg.min_amplitude_mms2 / 1000.0 /
-			 e->amp_ms2_per_lsb;
+	double min_lsb = min_amplitude_lsb(e);
 
 	return window_power(e, false, NULL) >= min_lsb * min_lsb;
+}
+
+/*
+ * Whether x or y alone carries less than half the minimum amplitude (a
+ * quarter of its power) over the window: no rotation to take a phase
+ * from, most likely a dead axis. A rotating vector at the minimum
+ * amplitude has half of its power on each axis.
+ */
+static bool one_axis(const struct estimator *e)
+{
+	uint64_t n = e->samples, len = n < e->window ? n : e->window;
+	const struct estimator_prefix *now = prefix_at(e, n);
+	const struct estimator_prefix *from = prefix_at(e, n - len);
+	double sx, sy, vx, vy, min_lsb = min_amplitude_lsb(e);
+
+	if (len == 0)
+		return false;
+	sx = (double)(int64_t)(now->sum_x - from->sum_x) / (double)len;
+	sy = (double)(int64_t)(now->sum_y - from->sum_y) / (double)len;
+	vx = (double)(now->sum_xx - from->sum_xx) / (double)len - sx * sx;
+	vy = (double)(now->sum_yy - from->sum_yy) / (double)len - sy * sy;
+	return (vx < min_lsb * min_lsb / 4.0) != (vy < min_lsb * min_lsb / 4.0);
 }
 
 static void regression_clear(struct estimator *e)
@@ -554,6 +580,8 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 		flags |= ESTIMATE_WARMING_UP;
 	if (amp * 1000.0 < (double)e->cfg.min_amplitude_mms2)
 		flags |= ESTIMATE_NO_VIBRATION;
+	else if (one_axis(e))
+		flags |= ESTIMATE_ONE_AXIS;
 	if (noise_rad * 1000.0 > (double)e->cfg.max_phase_noise_mrad ||
 	    stderr_hz * 1000.0 > (double)e->cfg.max_freq_stderr_mhz)
 		flags |= ESTIMATE_NOISY;
@@ -591,6 +619,8 @@ const char *estimate_flag_to_string(uint32_t flag)
 		return "too noisy";
 	case ESTIMATE_STUCK:
 		return "sensor stuck";
+	case ESTIMATE_ONE_AXIS:
+		return "vibration on one axis only";
 	default:
 		return "unknown";
 	}

@@ -72,6 +72,8 @@ struct estimator_config {
  * WARMING_UP: fewer than two vibration cycles seen
  * CLIPPED: a clipped sample is in the window
  * NOISY: phase noise or frequency standard error too big
+ * ONE_AXIS: x or y carries (almost) nothing, no rotation to measure: a dead
+ *	axis most likely; there is no single-axis fallback
  */
 enum estimate_flag {
 	ESTIMATE_WARMING_UP = 1 << 0,
@@ -79,6 +81,7 @@ enum estimate_flag {
 	ESTIMATE_CLIPPED = 1 << 2,
 	ESTIMATE_NOISY = 1 << 3,
 	ESTIMATE_STUCK = 1 << 4,
+	ESTIMATE_ONE_AXIS = 1 << 5,
 };
 
 /**

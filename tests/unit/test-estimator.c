@@ -553,6 +553,34 @@ static void test_elliptical_path_does_not_bias_frequency(void **state)
 	}
 }
 
+static void test_dead_axis_flagged_one_axis(void **state)
+{
+	(void)state;
+	for (int axis = 0; axis < 2; axis++) {
+		struct estimate r;
+		struct signal s;
+
+		init_or_die(&est, 1000, 0);
+		signal_init(&s, 1000, 45.0, 20.0, INFINITY, 110 + axis);
+		s.offset_lsb[axis] = 37.0;
+		for (int k = 0; k < 2000; k++) {
+			double x = s.amp_lsb * cos(s.phase_rad);
+			double y = s.amp_lsb * sin(s.phase_rad);
+
+			/* the dead axis repeats its offset, the other lives */
+			estimator_feed(&est, axis == 0 ? 37 : quantise(&s, x),
+				       axis == 1 ? 37 : quantise(&s, y),
+				       256 + (k & 1));
+			s.phase_rad += 2.0 * M_PI * 45.0 / 1000.0;
+			if (k < 100)
+				continue;
+			estimator_read(&est, &r);
+			assert_true(r.flags & ESTIMATE_ONE_AXIS);
+			assert_false(estimate_valid(&r));
+		}
+	}
+}
+
 static void test_clockwise_rotation_reads_positive_frequency(void **state)
 {
 	struct estimate r;
@@ -705,6 +733,8 @@ static void test_flags_have_messages(void **state)
 			    "too noisy");
 	assert_string_equal(estimate_flag_to_string(ESTIMATE_STUCK),
 			    "sensor stuck");
+	assert_string_equal(estimate_flag_to_string(ESTIMATE_ONE_AXIS),
+			    "vibration on one axis only");
 	assert_string_equal(estimate_flag_to_string(1u << 30), "unknown");
 }
 
@@ -730,6 +760,7 @@ int main(void)
 		cmocka_unit_test(
 			test_gravity_on_any_axis_does_not_bias_frequency),
 		cmocka_unit_test(test_elliptical_path_does_not_bias_frequency),
+		cmocka_unit_test(test_dead_axis_flagged_one_axis),
 		cmocka_unit_test(
 			test_clockwise_rotation_reads_positive_frequency),
 		cmocka_unit_test(test_reset_restarts_warm_up),
