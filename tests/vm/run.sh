@@ -201,7 +201,8 @@ echo "$kernels" | while read -r flavour ver hdr vmlinuz moddir; do
 	echo "$flavour $ver $hdr $vmlinuz $moddir"
 done >"$build/kernels"
 
-while read -r flavour ver hdr vmlinuz moddir; do
+# The list on fd 3: nothing in the loop may eat it from stdin.
+while read -r flavour ver hdr vmlinuz moddir <&3; do
 	out="$build/$ver"
 	mkdir -p "$out"
 	echo "== $flavour: $ver"
@@ -222,7 +223,7 @@ while read -r flavour ver hdr vmlinuz moddir; do
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	[ "$keep" = 1 ] || rm -rf "$out/root" "$out/src"
-done <"$build/kernels"
+done 3<"$build/kernels" </dev/null
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
