@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+# daemon/daemon.mk: massaged, its integration tests and its latency
+# benchmark. Included from the top-level Makefile; uses its $(O), $(CC),
+# $(CFLAGS), $(LDFLAGS), $(LDLIBS) and its $(O)/%.o: %.c rule.
+
+DAEMON_PKGS := libsystemd libudev libgpiod
+DAEMON_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
+DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
+DAEMON_SRC := $(wildcard daemon/*.c)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/%.o)
+DAEMON_BIN := $(O)/massaged
+DAEMON_CTL := $(O)/tests/integration/massaged-ctl
+
+$(DAEMON_OBJ) $(O)/tests/integration/massaged-ctl.o: CFLAGS += -D_GNU_SOURCE -Idaemon $(DAEMON_CFLAGS)
+
+.PHONY: daemon check-daemon check-daemon-valgrind check-daemon-asan \
+	bench-latency
+
+daemon: $(DAEMON_BIN) $(DAEMON_CTL)
+
+$(DAEMON_BIN): $(DAEMON_OBJ) $(O)/libmassage.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) $(LDLIBS)
+
+$(DAEMON_CTL): $(O)/tests/integration/massaged-ctl.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# Integration tests: the real daemon against the simulated massager, then
+# once under valgrind and once built with ASan/UBSan.
+check-daemon: daemon
+	tests/integration/run.sh $(DAEMON_BIN) $(DAEMON_CTL)
+	+$(MAKE) check-daemon-valgrind
+	+$(MAKE) check-daemon-asan
+
+check-daemon-valgrind: daemon
+	MASSAGED_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	MASSAGED_TESTS="test-sigterm-during-drive-ramps-down-then-exits test-estop-stops-and-latches-until-reset" \
+	tests/integration/run.sh $(DAEMON_BIN) $(DAEMON_CTL)
+
+check-daemon-asan:
+	+$(MAKE) O=build/asan SAN=1 daemon
+	MASSAGED_TESTS="test-sigterm-during-drive-ramps-down-then-exits test-estop-stops-and-latches-until-reset test-removal-and-replug test-bad-commands-never-move-the-motor" \
+	tests/integration/run.sh build/asan/massaged build/asan/tests/integration/massaged-ctl
+
+bench-latency: daemon
+	bench/bench-latency.sh $(DAEMON_BIN) $(DAEMON_CTL)
+
+-include $(DAEMON_OBJ:.o=.d) $(O)/tests/integration/massaged-ctl.d
