@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * massager-board.h - what a board file hands to massager.ko
+ * What a board file hands to massager.ko
  *
  * A board described by devicetree or ACPI needs none of this: massager.ko
  * gets its motor PWM with devm_pwm_get(dev, "motor"). A board registered

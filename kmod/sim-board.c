@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sim-board.c - a simulated vibration massager board
+ * A simulated vibration massager board
  *
  * massager-sim.ko stands in for the board that massager.ko drives: a PWM
  * for the motor, GPIO lines for motor enable, e-stop, handset button and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sim-compat.h - kernel API differences between the kernels we ship on
+ * Kernel API differences between the kernels we ship on
  *
  * Debian 12 runs 6.1; bookworm-backports brings 6.12 (and 6.12-rt). Every
  * LINUX_VERSION_CODE test of the simulated board lives here, so the

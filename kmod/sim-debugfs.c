@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sim-debugfs.c - scenario and fault controls of the simulated board
+ * Scenario and fault controls of the simulated board
  *
  * /sys/kernel/debug/massager-sim/: one decimal number per file. Writable
  * files set the scenario (contact, pressure, faults, supply, wear) and the

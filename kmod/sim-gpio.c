@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sim-gpio.c - the GPIO lines of the simulated massager board
+ * The GPIO lines of the simulated massager board
  *
  * Motor enable (out), e-stop (in, IRQ), handset button (in, IRQ), run and
  * fault LEDs (out). Input levels come from debugfs (sim-debugfs.c). Their

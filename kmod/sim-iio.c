@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sim-iio.c - the accelerometer of the simulated massager board
+ * The accelerometer of the simulated massager board
  *
  * An ADXL345-like 3-axis accelerometer (16-bit signed samples, 3.9 mg LSB
  * by default, 100..3200 Hz) on the massager head, read from the plant.

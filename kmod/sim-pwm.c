@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sim-pwm.c - the motor PWM of the simulated massager board
+ * The motor PWM of the simulated massager board
  *
  * One channel driving the motor through the plant: the duty cycle becomes
  * the plant's duty in ppm. The enable GPIO line gates it (sim-gpio.c).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sim.h - the simulated massager board (massager-sim.ko), internal header
+ * Internal header of the simulated massager board, massager-sim.ko
  *
  * One struct massager_sim owns everything: the plant (lib/plant.c), the
  * PWM, GPIO and IIO providers that expose it to massager.ko, the sampling
