@@ -345,6 +345,7 @@ static void massager_estop_latch(struct massager *m, u64 timestamp_ns)
 	u32 duty = m->duty_permille;
 	int r;
 
+	clear_bit(MASSAGER_ESTOP_PENDING, &m->flags);
 	massager_watchdog_disarm(m);
 	r = massager_outputs_off(m);
 	m->estop_latched = true;
@@ -412,9 +413,29 @@ static bool massager_estop_asserted(struct massager *m)
 	return gpiod_get_value_cansleep(m->estop_gpio) != 0;
 }
 
+/*
+ * Take @lock and finish what the e-stop primary handler or the watchdog
+ * timer started but their IRQ thread or work item has not done yet: the
+ * enable line is already down, so whoever holds the lock must see the
+ * motor stopped (latched, tripped) and not wait for the scheduler.
+ */
+static void massager_lock_settled(struct massager *m)
+{
+	u64 when;
+
+	mutex_lock(&m->lock);
+	if (m->dead)
+		return;
+	if (test_bit(MASSAGER_ESTOP_PENDING, &m->flags)) {
+		when = READ_ONCE(m->estop_irq_ns);
+		massager_estop_latch(m, when ?: ktime_get_ns());
+	}
+	massager_watchdog_settle(m);
+}
+
 /**
  * massager_drive_locked() - apply a duty and kick the heartbeat watchdog
- * @m: the board, @lock held, not dead
+ * @m: the board, locked by massager_lock_settled(), not dead
  * @duty_permille: 0 stops the motor; 1..ceiling runs it
  *
  * Return: 0, -ECANCELED while the e-stop is latched or asserted (duty 0 is
@@ -433,8 +454,8 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 		return r;
 	}
 
-	if (!m->estop_latched && (test_bit(MASSAGER_ESTOP_PENDING, &m->flags) ||
-				  massager_estop_asserted(m)))
+	/* An e-stop whose interrupt has not come (yet) counts all the same. */
+	if (!m->estop_latched && massager_estop_asserted(m))
 		massager_estop_latch(m, ktime_get_ns());
 	if (m->estop_latched)
 		return -ECANCELED;
@@ -644,7 +665,7 @@ static int massager_ioctl_get_state(struct massager_file *f,
 	struct massager *m = f->m;
 	struct massager_state st = {};
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	if (m->dead) {
 		mutex_unlock(&m->lock);
 		return -ENODEV;
@@ -681,7 +702,7 @@ static int massager_ioctl_drive(struct massager_file *f, void __user *uarg)
 	if (d.duty_permille > m->max_duty_permille)
 		return -ERANGE;
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	r = m->dead ? -ENODEV : massager_drive_locked(m, d.duty_permille);
 	mutex_unlock(&m->lock);
 	return r;
@@ -716,7 +737,7 @@ static int massager_ioctl_reset_estop(struct massager_file *f)
 	struct massager *m = f->m;
 	int r = 0;
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	if (m->dead) {
 		r = -ENODEV;
 	} else if (massager_estop_asserted(m)) {
@@ -832,7 +853,7 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 	struct massager *m = massager_from_dev(dev);
 	ssize_t n;
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	n = sysfs_emit(buf, "%s\n", massager_state_name(m));
 	mutex_unlock(&m->lock);
 	return n;
@@ -845,7 +866,7 @@ static ssize_t estop_asserted_show(struct device *dev,
 	struct massager *m = massager_from_dev(dev);
 	ssize_t n;
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	n = m->dead ? -ENODEV : sysfs_emit(buf, "%d\n",
 					   massager_estop_asserted(m));
 	mutex_unlock(&m->lock);
@@ -859,7 +880,7 @@ static ssize_t owner_pid_show(struct device *dev,
 	struct massager *m = massager_from_dev(dev);
 	ssize_t n;
 
-	mutex_lock(&m->lock);
+	massager_lock_settled(m);
 	n = sysfs_emit(buf, "%d\n", m->owner_pid ? pid_nr(m->owner_pid) : 0);
 	mutex_unlock(&m->lock);
 	return n;
@@ -874,7 +895,7 @@ static ssize_t _name##_show(struct device *dev,				\
 	struct massager *m = massager_from_dev(dev);			\
 	ssize_t n;							\
 									\
-	mutex_lock(&m->lock);						\
+	massager_lock_settled(m);					\
 	n = sysfs_emit(buf, _fmt "\n", _expr);				\
 	mutex_unlock(&m->lock);						\
 	return n;							\
