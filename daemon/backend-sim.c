@@ -14,7 +14,8 @@
  * between two read_samples() calls (capped), and sampled at the configured
  * accelerometer rate, so the simulated sensor is paced by the control
  * thread's clock_nanosleep(TIMER_ABSTIME) exactly like a FIFO of a real
- * sensor would be. While the control thread is idle the plant is frozen.
+ * sensor would be. While the control thread is idle the plant stands
+ * still; flush() lets it catch up when the thread wakes.
  *
  * Fault injection comes from the main thread (the control socket) through
  * atomics that the control thread applies to the plant at its next period:
@@ -36,6 +37,8 @@
 #define SIM_EVENT_QUEUE		16
 /* Longest stretch of simulated time one read_samples() may cover. */
 #define SIM_MAX_ADVANCE_NS	(20 * NSEC_PER_MSEC)
+/* Catching up after idle: by then any rotor has coasted to a stop. */
+#define SIM_MAX_CATCH_UP_NS	(2 * NSEC_PER_SEC)
 
 struct sim {
 	uint32_t rate_hz;
@@ -249,9 +252,30 @@ static int sim_drive(struct backend *b, uint32_t duty_permille)
 	return 0;
 }
 
+/*
+ * Called as the control thread wakes from idle: the motor went on coasting
+ * in the meantime, so let the plant catch up (at most 2 s, by then any
+ * rotor has stopped) and drop the samples of that stretch.
+ */
 static void sim_flush(struct backend *b)
 {
-	SIM(b)->last_ns = 0;
+	struct sim *s = SIM(b);
+	uint64_t now = now_ns(), left;
+
+	left = s->last_ns && now > s->last_ns ? now - s->last_ns : 0;
+	if (left > SIM_MAX_CATCH_UP_NS)
+		left = SIM_MAX_CATCH_UP_NS;
+	sim_apply_injections(s);
+	while (left) {
+		uint32_t dt = left > NSEC_PER_MSEC ? NSEC_PER_MSEC :
+						     (uint32_t)left;
+
+		plant_advance(&s->plant, dt);
+		left -= dt;
+	}
+	s->last_ns = now;
+	atomic_store_explicit(&s->true_freq_mhz, plant_freq_mhz(&s->plant),
+			      memory_order_relaxed);
 }
 
 static int sim_events_fd(struct backend *b)

@@ -1,0 +1,24 @@
+# Without permission for SCHED_FIFO and mlock the daemon refuses to run,
+# unless AllowDegraded=yes, and then says so in STATUS=.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "  skipped: needs root to drop privileges"; exit 0; }
+chmod 0755 "$T"
+# No function: "$!" must be the daemon's pid, not a subshell's.
+as_nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all"
+
+cp "$(dirname "$0")/sim-calibration" "$T/calibration"
+chown -R nobody "$T"
+if STATE_DIRECTORY=$T $as_nobody sh -c 'ulimit -l 64; ulimit -r 0; exec "$0" "$@"' \
+	"$MASSAGED" --simulate --config /dev/null >"$LOG" 2>&1; then
+	fail "ran without real-time permissions"
+fi
+grep -q "AllowDegraded=yes" "$LOG" || fail "no hint at AllowDegraded"
+STATE_DIRECTORY=$T $as_nobody sh -c 'ulimit -l 64; ulimit -r 0; exec "$0" "$@"' \
+	"$MASSAGED" --simulate --config /dev/null --allow-degraded \
+	--control-socket "$SOCK" >"$LOG" 2>&1 &
+PID=$!
+wait_for state idle 5
+case "$(get status)" in *DEGRADED*) ;; *) fail "status does not say degraded: $(get status)" ;; esac
+assert_eq "$(get realtime)" no "realtime"
+stop_daemon
+echo "  refused without SCHED_FIFO/mlock; degraded run says so"
