@@ -137,6 +137,7 @@ install_one() { # flavour
 		tar -x -C "$dir.tmp" --wildcards "./boot/vmlinuz-*" "./usr/lib/modules/*"
 	[ -d "$dir.tmp/lib/modules" ] || { mkdir -p "$dir.tmp/lib" && mv "$dir.tmp/usr/lib/modules" "$dir.tmp/lib/"; }
 	mv "$dir.tmp/boot/vmlinuz-$ver" "$dir.tmp/vmlinuz"
+	rmdir "$dir.tmp/boot"
 	# The deb ships no modules.dep: make it (depmod in a private root).
 	depmod -b "$dir.tmp" "$ver"
 	rm -rf "$dir"

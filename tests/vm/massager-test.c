@@ -1033,6 +1033,18 @@ static int malformed_round(int fd, bool running)
 			return FAIL("read of %zu bytes: want EINVAL, got %s",
 				    sizeof(small), n >= 0 ? "data" : strerror(e));
 	}
+	{
+		/* No write(2) and no seeking (docs/kernel-abi.md). */
+		struct massager_drive d = { .duty_permille = 900 };
+		ssize_t n = write(fd, &d, sizeof(d));
+		int e = errno;
+
+		if (n >= 0 || e != EINVAL)
+			return FAIL("write: want EINVAL, got %s",
+				    n >= 0 ? "success" : strerror(e));
+		if (lseek(fd, 0, SEEK_SET) >= 0 || errno != ESPIPE)
+			return FAIL("lseek: want ESPIPE, got %m");
+	}
 	if (get_state(fd, &after) < 0)
 		return FAIL("GET_STATE: %m");
 	if (!state_same(&before, &after))
