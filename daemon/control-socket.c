@@ -6,7 +6,7 @@
  *
  * It calls the same internal API as the D-Bus layer will, plus the
  * simulation's fault injection. Commands (docs/daemon.md):
- *   status | latency | start HZ [PERMILLE] | stop | pause | resume |
+ *   status | latency | latency-reset | start HZ [PERMILLE] | stop | pause | resume |
  *   target HZ | reset | calibrate
  * and, with --simulate:
  *   stall 0|1 | dropout 0|1 | stuck 0|1 | contact 0|1 [MILLINEWTON] |
@@ -166,6 +166,15 @@ static void control_socket_dispatch(Manager *m, char *line, struct reply *out)
 		reply_latency(m, out);
 		return;
 	}
+	if (strcmp(argv[0], "latency-reset") == 0 && argc == 1) {
+		if (!m->ct) {
+			reply_add(out, "error ENODEV: no control loop\n");
+			return;
+		}
+		control_thread_reset_latency(m->ct);
+		reply_add(out, "ok t_ns=%llu\n", (unsigned long long)now_ns());
+		return;
+	}
 	if (strcmp(argv[0], "start") == 0 && (argc == 2 || argc == 3)) {
 		permille = m->config.default_intensity_permille;
 		if (parse_hz(argv[1], &hz) < 0 ||
@@ -291,8 +300,14 @@ int control_socket_open(Manager *m, const char *path)
 
 void control_socket_close(Manager *m)
 {
+	struct stat a, b;
+
+	/* Unlink the path only if it is still ours, not a successor's. */
+	if (m->control_socket_fd >= 0 && m->opts.control_socket &&
+	    fstat(m->control_socket_fd, &a) == 0 &&
+	    stat(m->opts.control_socket, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev)
+		(void)unlink(m->opts.control_socket);
 	m->control_socket_source = sd_event_source_disable_unref(m->control_socket_source);
 	m->control_socket_fd = safe_close(m->control_socket_fd);
-	if (m->opts.control_socket)
-		(void)unlink(m->opts.control_socket);
 }

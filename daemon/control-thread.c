@@ -24,8 +24,11 @@
 
 #define TELEMETRY_RING		1024
 #define SAMPLES_MAX		128	/* per period: 40 ms at 3200 Hz */
-/* Kick the main thread every this many periods, or on any change. */
-#define KICK_EVERY		10
+/*
+ * Kick the main thread every this many periods (25 ms at 1 kHz), and at
+ * once on any change of flags, mode or stall: faults are not batched.
+ */
+#define KICK_EVERY		25
 #define STACK_SIZE		(256 * 1024)
 #define STACK_PREFAULT		(64 * 1024)
 
@@ -223,6 +226,18 @@ bool control_thread_is_realtime(struct control_thread *ct)
 uint64_t control_thread_overruns(struct control_thread *ct)
 {
 	return atomic_load(&ct->overruns);
+}
+
+void control_thread_reset_latency(struct control_thread *ct)
+{
+	size_t i;
+
+	for (i = 0; i < LATENCY_BUCKETS; i++) {
+		atomic_store_explicit(&ct->wake_hist[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&ct->loop_hist[i], 0, memory_order_relaxed);
+	}
+	atomic_store(&ct->wake_max_ns, 0);
+	atomic_store(&ct->loop_max_ns, 0);
 }
 
 static void hist_stats(atomic_uint *h, unsigned int max_ns,

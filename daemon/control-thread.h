@@ -128,5 +128,7 @@ void control_thread_wake_latency(struct control_thread *ct,
 void control_thread_loop_time(struct control_thread *ct,
 			      struct latency_stats *ret);
 uint64_t control_thread_overruns(struct control_thread *ct);
+/* Start the histograms afresh (benchmarks); racy by a period, harmless. */
+void control_thread_reset_latency(struct control_thread *ct);
 
 #endif

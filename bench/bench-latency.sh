@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/bench-latency.sh MASSAGED MASSAGED_CTL [SECONDS]
+#
+# The daemon's control loop (simulation backend, SCHED_FIFO 50, 1 kHz on
+# clock_nanosleep(TIMER_ABSTIME), holding 45 Hz in contact) and cyclictest
+# (one thread, the same priority and period) run side by side for SECONDS
+# (default 20) under the same background load: hackbench (rt-tests) in a
+# loop at normal priority. Both measure the same thing: how late the
+# thread woke after its absolute deadline. The last line is
+#   latency: loop_p99_us=.. loop_max_us=.. cyclictest_p99_us=..
+#            cyclictest_max_us=.. ratio_p99=.. cpu_pct=..
+# cpu_pct is the whole daemon's CPU time (utime + stime of every thread,
+# from /proc/PID/stat) over the run, in % of one core.
+set -eu
+MASSAGED=$1
+CTL=$2
+DUR=${3:-20}
+PRIO=50
+PERIOD_US=1000
+here=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d /tmp/massaged-bench.XXXXXX)
+PID=
+LOAD=
+cleanup() {
+	[ -z "$LOAD" ] || kill "$LOAD" 2>/dev/null || true
+	pkill -P $$ hackbench 2>/dev/null || true
+	[ -z "$PID" ] || kill -TERM "$PID" 2>/dev/null || true
+	[ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+for tool in cyclictest hackbench; do
+	command -v $tool >/dev/null || {
+		echo "bench-latency: $tool missing (apt-get install rt-tests)" >&2
+		exit 1
+	}
+done
+
+cp "$here/../tests/integration/sim-calibration" "$T/calibration"
+STATE_DIRECTORY=$T "$MASSAGED" --simulate --config /dev/null \
+	--priority $PRIO --period-us $PERIOD_US --control-socket "$T/ctl" \
+	>"$T/log" 2>&1 &
+PID=$!
+i=0
+until "$CTL" "$T/ctl" status 2>/dev/null | grep -q '^state=idle'; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$T/log" >&2; exit 1; }
+	sleep 0.05
+done
+"$CTL" "$T/ctl" contact 1 3000 >/dev/null
+"$CTL" "$T/ctl" start 45 1000 >/dev/null
+sleep 1
+
+# Background load: hackbench, over and over, at normal priority.
+( while :; do hackbench -s 512 -l 200 -g 2 -f 5 >/dev/null 2>&1 || true; done ) &
+LOAD=$!
+sleep 1
+
+"$CTL" "$T/ctl" latency-reset >/dev/null
+ticks0=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
+t0=$(date +%s.%N)
+cyclictest -q -m -t1 -p $PRIO -i $PERIOD_US -D "${DUR}s" -h 2000 \
+	>"$T/cyclictest" 2>&1
+t1=$(date +%s.%N)
+ticks1=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
+"$CTL" "$T/ctl" latency >"$T/loop"
+state=$(sed -n 's/^state=//p' "$T/loop")
+"$CTL" "$T/ctl" status >"$T/status"
+
+kill "$LOAD" 2>/dev/null || true
+LOAD=
+
+hz=$(getconf CLK_TCK)
+cpu=$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
+	'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) * 100 }')
+loop_p99=$(sed -n 's/^wake_p99_us=//p' "$T/loop")
+loop_max=$(sed -n 's/^wake_max_us=//p' "$T/loop")
+loop_n=$(sed -n 's/^wake_count=//p' "$T/loop")
+# cyclictest -h: "NNNNNN CCCCCC" per microsecond, then "# ..." summaries.
+cyc_p99=$(awk '/^[0-9]/ { n[$1 + 0] = $2; tot += $2 }
+	END { acc = 0; for (i = 0; i < 2000; i++) { acc += n[i];
+		if (acc >= 0.99 * tot) { print i + 1; exit } } }' "$T/cyclictest")
+cyc_max=$(sed -n 's/^# Max Latencies: *//p' "$T/cyclictest" | awk '{ print $1 + 0 }')
+ratio=$(awk -v a="$loop_p99" -v b="$cyc_p99" 'BEGIN { printf "%.2f", a / b }')
+
+echo "daemon loop: $loop_n periods, overruns $(sed -n 's/^overruns=//p' "$T/loop"), loop time p99 $(sed -n 's/^loop_p99_us=//p' "$T/loop") us, held $(sed -n 's/^freq_hz=//p' "$T/status") Hz ($(sed -n 's/^state=//p' "$T/status"))"
+echo "cyclictest: $(sed -n "s/^# Total: *//p" "$T/cyclictest" | awk "{ print \$1 + 0 }") samples"
+echo "load: hackbench loop; $DUR s; priority $PRIO; period $PERIOD_US us; $(nproc) CPUs; kernel $(uname -r)"
+echo "latency: loop_p99_us=$loop_p99 loop_max_us=$loop_max cyclictest_p99_us=$cyc_p99 cyclictest_max_us=$cyc_max ratio_p99=$ratio cpu_pct=$cpu"
