@@ -99,6 +99,11 @@ static u64 sim_sample_due_ns(const struct massager_sim *sim)
 
 static void sim_timer_start_locked(struct massager_sim *sim, u64 expiry_ns)
 {
+	/*
+	 * Bring the plant to now while it still counts as parked: the idle
+	 * time is skipped, not simulated with interrupts off.
+	 */
+	sim_plant_sync_locked(sim, ktime_get_ns());
 	sim->timer_armed = true;
 	hrtimer_start(&sim->timer, ns_to_ktime(expiry_ns),
 		      HRTIMER_MODE_ABS_SOFT);
