@@ -58,5 +58,9 @@ fi
 
 echo "$cmds" | while IFS= read -r c; do
 	[ -n "$c" ] || continue
-	sh "$top/$c"
+	# "SCRIPT ARGS...": the script relative to the top, then its arguments.
+	set -- $c
+	script=$1
+	shift
+	sh "$top/$script" "$@"
 done

@@ -8,8 +8,8 @@
 # against that kernel's headers, packs an initramfs with busybox, the
 # kernel modules ours depend on (from modules.dep of that kernel's image),
 # our modules and the static test program tests/vm/massager-test.c, boots
-# it in qemu-system-x86_64 (TCG, one host thread: no KVM) and reads the verdict back from
-# the serial console. The test program's TAP lines and measured figures
+# it in qemu-system-x86_64 (TCG, one host thread; no KVM) and reads the
+# verdict back from the serial console. The test program's TAP lines and measured figures
 # ("# key=value") are printed; an Oops, BUG or WARNING in the guest's
 # kernel log fails the flavour, and so does a timeout.
 #
