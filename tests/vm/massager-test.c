@@ -637,9 +637,10 @@ static double freq_hz_of(const struct sample *s, int n, double *ret_rms_x,
  * @settle_ms: RMS of x and y in LSB and the frequency in mHz. The kernel's
  * simulated board runs the same code with the default parameters.
  */
-static void plant_expect(uint32_t duty_permille, unsigned int settle_ms,
-			 unsigned int rate_hz, double *ret_rms,
-			 int32_t *ret_freq_mhz)
+static void plant_expect_pressed(uint32_t duty_permille,
+				 unsigned int settle_ms, int32_t pressure_mn,
+				 unsigned int pressed_ms, unsigned int rate_hz,
+				 double *ret_rms, int32_t *ret_freq_mhz)
 {
 	static struct plant pl;
 	struct plant_params p;
@@ -652,6 +653,11 @@ static void plant_expect(uint32_t duty_permille, unsigned int settle_ms,
 	plant_set_drive(&pl, duty_permille * 1000, true);
 	for (unsigned int t = 0; t < settle_ms; t++)
 		plant_advance(&pl, 1000000);
+	if (pressure_mn) {
+		plant_set_contact(&pl, true, pressure_mn);
+		for (unsigned int t = 0; t < pressed_ms; t++)
+			plant_advance(&pl, 1000000);
+	}
 	for (unsigned int i = 0; i < rate_hz; i++) {
 		struct plant_sample ps;
 
@@ -668,6 +674,143 @@ static void plant_expect(uint32_t duty_permille, unsigned int settle_ms,
 	my = sy / n;
 	*ret_rms = (sqrt(qx / n - mx * mx) + sqrt(qy / n - my * my)) / 2;
 	*ret_freq_mhz = plant_freq_mhz(&pl);
+}
+
+/* Next event on @fd within @ms: 0, or -errno. */
+static int event_wait(int fd, struct massager_event *ev, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	n = read(fd, ev, sizeof(*ev));
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*ev) ? 0 : -EIO;
+}
+
+static void plant_expect(uint32_t duty_permille, unsigned int settle_ms,
+			 unsigned int rate_hz, double *ret_rms,
+			 int32_t *ret_freq_mhz)
+{
+	plant_expect_pressed(duty_permille, settle_ms, 0, 0, rate_hz, ret_rms,
+			     ret_freq_mhz);
+}
+
+/*
+ * Pressing the head on a body loads the motor and damps the head: open
+ * loop the speed drops and the amplitude falls (how the daemon detects
+ * contact). Both must match the plant model within the same tolerances.
+ */
+static int test_contact_slows_and_damps(void)
+{
+	const uint32_t duty = 600;
+	const int32_t press_mn = 6000;
+	const unsigned int rate = 3200, settle_ms = 1500, pressed_ms = 1000;
+	static struct sample s[3200];
+	double f, rx, ry, rms, want_rms, free_rms;
+	long long free_mhz, pressed_mhz;
+	int32_t want_mhz, want_free_mhz;
+	struct heartbeat hb;
+	struct iio io;
+	int fd, n = 0, r;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	r = heartbeat_start(&hb, fd, duty);
+	if (r < 0) {
+		close(fd);
+		return FAIL("heartbeat thread: %s", strerror(-r));
+	}
+	sleep_ms(settle_ms);
+	free_mhz = dbg("freq_mhz");
+	dbg_set("pressure_mn", press_mn);
+	dbg_set("contact", 1);
+	sleep_ms(pressed_ms);
+	r = iio_start(&io, rate, 8192, 64);
+	if (r == 0) {
+		n = iio_capture(&io, s, rate / 2, 3000);
+		iio_stop(&io);
+	}
+	pressed_mhz = dbg("freq_mhz");
+	heartbeat_stop(&hb);
+	drive(fd, 0);
+	close(fd);
+	dbg_set("contact", 0);
+	dbg_set("pressure_mn", 0);
+	if (r < 0)
+		return r;
+	if (hb.error)
+		return FAIL("drive: %s", strerror(-hb.error));
+	if (n < (int)rate / 4)
+		return FAIL("only %d samples at %u Hz", n, rate);
+	f = freq_hz_of(s, n, &rx, &ry);
+	rms = (rx + ry) / 2;
+	plant_expect(duty, settle_ms, rate, &free_rms, &want_free_mhz);
+	plant_expect_pressed(duty, settle_ms, press_mn, pressed_ms, rate,
+			     &want_rms, &want_mhz);
+	printf("# contact pressure_mn=%d free_mhz=%lld pressed_mhz=%lld "
+	       "plant_pressed_mhz=%d freq_hz=%.2f rms=%.1f plant_rms=%.1f "
+	       "plant_free_rms=%.1f\n", press_mn, free_mhz, pressed_mhz,
+	       want_mhz, f, rms, want_rms, free_rms);
+	if (pressed_mhz >= free_mhz * 95 / 100)
+		return FAIL("pressing did not slow the motor: %lld -> %lld mHz",
+			    free_mhz, pressed_mhz);
+	if (llabs(pressed_mhz - want_mhz) > FREQ_TOL_MHZ)
+		return FAIL("pressed speed %lld mHz, plant model says %d",
+			    pressed_mhz, want_mhz);
+	if (fabs(f * 1000 - pressed_mhz) > FREQ_TOL_MHZ)
+		return FAIL("accelerometer shows %.2f Hz, motor turns at %.3f Hz",
+			    f, pressed_mhz / 1000.0);
+	if (fabs(rms - want_rms) > want_rms * AMPL_TOL_PCT / 100)
+		return FAIL("pressed RMS %.1f LSB, plant model says %.1f", rms,
+			    want_rms);
+	return 0;
+}
+
+static int test_watchdog_timeout_setting(void)
+{
+	const uint32_t timeout_ms = 200;
+	struct massager_event ev;
+	struct massager_state st;
+	uint64_t t_drive;
+	double trip_ms;
+	int fd, mon, r;
+
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return FAIL("open: %m");
+	mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	while (read(mon, &ev, sizeof(ev)) > 0)
+		;
+	r = set_watchdog(fd, timeout_ms);
+	t_drive = now_ns();
+	if (r == 0)
+		r = drive(fd, 500);
+	if (r < 0) {
+		close(mon);
+		close(fd);
+		return FAIL("set watchdog / drive: %s", strerror(-r));
+	}
+	r = event_wait(mon, &ev, 2000);
+	close(fd);
+	/* The owner gone, the timeout reverts to the default. */
+	get_state(mon, &st);
+	close(mon);
+	if (r < 0 || ev.type != MASSAGER_EVENT_WATCHDOG_TRIP)
+		return FAIL("no WATCHDOG_TRIP within 2 s (%s, type %u)",
+			    strerror(-r), r ? 0 : ev.type);
+	trip_ms = ((double)ev.timestamp_ns - (double)t_drive) / 1e6;
+	printf("# trip_ms_at_%u=%.1f\n", timeout_ms, trip_ms);
+	if (trip_ms < timeout_ms || trip_ms > timeout_ms + TRIP_LATE_MS)
+		return FAIL("tripped after %.1f ms with a %u ms timeout",
+			    trip_ms, timeout_ms);
+	if (st.watchdog_ms != MASSAGER_WATCHDOG_DEFAULT_MS)
+		return FAIL("timeout %u ms after the owner left, want %d",
+			    st.watchdog_ms, MASSAGER_WATCHDOG_DEFAULT_MS);
+	return 0;
 }
 
 static int test_drive_vibrates(void)
@@ -723,20 +866,6 @@ static int test_drive_vibrates(void)
 		return FAIL("RMS amplitude %.1f LSB, plant model says %.1f "
 			    "(tolerance %d %%)", rms, want_rms, AMPL_TOL_PCT);
 	return 0;
-}
-
-/* Next event on @fd within @ms: 0, or -errno. */
-static int event_wait(int fd, struct massager_event *ev, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return -ETIMEDOUT;
-	n = read(fd, ev, sizeof(*ev));
-	if (n < 0)
-		return -errno;
-	return n == sizeof(*ev) ? 0 : -EIO;
 }
 
 static int test_heartbeat_loss(void)
@@ -1351,7 +1480,11 @@ int main(int argc, char **argv)
 		  test_exclusive_control },
 		{ "drive spins the motor and the accelerometer shows its "
 		  "frequency and amplitude", test_drive_vibrates },
+		{ "pressing the head slows the motor and damps the vibration "
+		  "as the plant model says", test_contact_slows_and_damps },
 		{ "missed heartbeat stops the motor", test_heartbeat_loss },
+		{ "heartbeat timeout is settable and reverts when the owner "
+		  "leaves", test_watchdog_timeout_setting },
 		{ "SIGKILL of the owner stops the motor", test_owner_killed },
 		{ "e-stop latches until reset, reset refused while pressed",
 		  test_estop_latch },

@@ -59,6 +59,13 @@ busybox=$(command -v busybox || true)
 [ -x "$busybox" ] || die "busybox-static missing: run 'make deps'"
 
 mkdir -p "$build"
+# One run at a time per tree: runs share build/vm/ (and two TCG guests on
+# two cores would upset each other's timing figures).
+exec 9>"$build/.lock"
+if ! flock -n 9; then
+	echo "run.sh: another run holds $build/.lock; waiting for it" >&2
+	flock 9
+fi
 
 # The test program: static, so that the initramfs needs no libc.
 build_test() {
