@@ -1018,6 +1018,9 @@ int program_parse(struct program *ret, const char *data, size_t size,
 				    sizeof(buf) - 1);
 		memcpy(buf, start, n);
 		buf[n] = '\0';
+		/* Editors on some systems start a UTF-8 file with a BOM. */
+		if (line == 1 && n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+			memmove(buf, buf + 3, n - 2);
 
 		r = parse_line(&p, line, buf);
 		if (r < 0)

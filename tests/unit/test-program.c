@@ -110,6 +110,15 @@ static void test_crlf_line_ends_are_accepted(void **state)
 	assert_int_equal(prog.steps[0].duration_ms, 30000);
 }
 
+static void test_utf8_byte_order_mark_is_skipped(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("\xef\xbb\xbf" HEAD STEP, NULL), 0);
+	/* Only at the start of the file. */
+	expect_refused(HEAD "\xef\xbb\xbf" STEP, -EINVAL,
+		       "t.program:4: expected Key=Value, [Program] or [Step]");
+}
+
 static void test_timespans_in_systemd_style(void **state)
 {
 	static const struct {
@@ -509,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_program_parses_with_defaults),
 		cmocka_unit_test(test_all_keys_parse),
 		cmocka_unit_test(test_crlf_line_ends_are_accepted),
+		cmocka_unit_test(test_utf8_byte_order_mark_is_skipped),
 		cmocka_unit_test(test_timespans_in_systemd_style),
 		cmocka_unit_test(test_frequencies_with_and_without_unit),
 		cmocka_unit_test(test_frequency_in_contraction_band_is_refused),
