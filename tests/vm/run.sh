@@ -9,9 +9,9 @@
 # kernel modules ours depend on (from modules.dep of that kernel's image),
 # our modules and the static test program tests/vm/massager-test.c, boots
 # it in qemu-system-x86_64 (TCG, one host thread; no KVM) and reads the
-# verdict back from the serial console. The test program's TAP lines and measured figures
-# ("# key=value") are printed; an Oops, BUG or WARNING in the guest's
-# kernel log fails the flavour, and so does a timeout.
+# verdict back from the serial console. The test program's TAP lines and
+# measured figures ("# key=value") are printed; an Oops, BUG or WARNING in
+# the guest's kernel log fails the flavour, and so does a timeout.
 #
 # Last line: "N passed, N failed", summed over the flavours. Exit status 0
 # only when nothing failed. Work files: build/vm/<kernel version>/ (the
@@ -239,7 +239,7 @@ done 3<"$build/kernels" </dev/null
 
 # The figures once more, together, for comparing kernels at a glance.
 echo "== figures"
-grep -E '^\[[^]]*\] # (drive|trip_ms|owner_killed|estop_off|samples)=?' \
+grep -E '^\[[^]]*\] # (drive|contact|trip_ms|owner_killed|estop_off|samples)' \
 	"$build/report" || true
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
