@@ -400,7 +400,9 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 static void control_loop(struct control_thread *ct)
 {
 	const uint64_t period = ct->params.period_us * NSEC_PER_USEC;
-	const double dt_s = ct->params.period_us / 1e6;
+	const double period_s = ct->params.period_us / 1e6;
+	uint64_t last_wake = 0;
+	double dt_s;
 	struct backend *b = ct->backend;
 	struct controller_output out = { 0 };
 	struct estimate est = { 0 };
@@ -456,11 +458,18 @@ static void control_loop(struct control_thread *ct)
 			est = (struct estimate) { 0 };
 			drive_error = 0;
 			next = now_ns() + period;
+			last_wake = 0;
 			continue;
 		}
 
 		r = b->ops->wait_samples(b, next);
 		wake = now_ns();
+		/*
+		 * The time since the last period, not the nominal period: the
+		 * plant moved on by that much when periods were missed.
+		 */
+		dt_s = last_wake ? (wake - last_wake) / 1e9 : period_s;
+		last_wake = wake;
 		t.wake_latency_ns = wake > next ?
 			(uint32_t)(wake - next > UINT32_MAX ? UINT32_MAX :
 				   wake - next) : 0;

@@ -27,6 +27,7 @@ struct Manager {
 	bool memory_locked;
 	bool realtime;
 	bool first_device;
+	bool marked_running;		/* $STATE_DIRECTORY/running exists */
 
 	enum manager_state state;
 	char status[256];		/* last STATUS= */

@@ -4,6 +4,7 @@
  * the control thread, the supervisor's state and the calls clients make
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #define EXIT_RAMP_TIMEOUT_USEC	(2 * USEC_PER_SEC)
 /* Silence from a running control thread longer than this is a fault. */
 #define SUPERVISION_TIMEOUT_USEC	(100 * 1000)
+
+static void manager_mark_clean_exit(Manager *m);
 
 static const char *const state_names[_MANAGER_STATE_MAX] = {
 	[MANAGER_NO_DEVICE] = "no-device",
@@ -326,6 +329,7 @@ static int manager_open_device(Manager *m)
 	r = control_thread_start(m->ct, m->config.priority);
 	if (r == -EPERM || r == -EINVAL) {
 		if (!m->config.allow_degraded) {
+			r = -EPERM;
 			log_error_errno(r, "Cannot run the control loop with SCHED_FIFO priority %d: %m. "
 					"Run massaged as root or with CAP_SYS_NICE (see massaged.service), "
 					"or set AllowDegraded=yes in [Control] to run without real-time guarantees.",
@@ -402,6 +406,7 @@ int manager_finish_exit(Manager *m)
 	m->ct = control_thread_free(m->ct);
 	if (m->backend)
 		m->backend->ops->close(m->backend);
+	manager_mark_clean_exit(m);
 	log_info("Motor off; exiting.");
 	return sd_event_exit(m->event, 0);
 }
@@ -472,6 +477,55 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 		m->watchdog_stuck_logged = true;
 	}
 	return sd_event_source_set_time(s, usec + m->watchdog_usec / 4);
+}
+
+/*
+ * $STATE_DIRECTORY/running exists while we run and is removed on a clean
+ * exit. Found at start, the last run crashed (or was killed) and the heat
+ * it left in the motor is unknown: start in thermal lockout.
+ */
+static void manager_check_clean_exit(Manager *m)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/running", m->state_dir);
+	if (access(path, F_OK) == 0) {
+		safety_monitor_assume_hot(&m->safety);
+		log_warning("The last run did not end cleanly: the motor is treated as hot and locked out for %llu s.",
+			    (unsigned long long)safety_thermal_cooldown_ms(&m->safety.thermal,
+									   &m->safety.limits) / 1000);
+		(void)unlink(path);
+	}
+}
+
+/* Before the motor is first driven: from now on an exit must be clean. */
+static void manager_mark_driving(Manager *m)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	if (m->marked_running)
+		return;
+	snprintf(path, sizeof(path), "%s/running", m->state_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warning_errno(-errno, "Cannot create %s (an unclean exit will go unnoticed): %m",
+				  path);
+		return;
+	}
+	close(fd);
+	m->marked_running = true;
+}
+
+static void manager_mark_clean_exit(Manager *m)
+{
+	char path[PATH_MAX + 16];
+
+	if (!m->marked_running)
+		return;
+	snprintf(path, sizeof(path), "%s/running", m->state_dir);
+	(void)unlink(path);
+	m->marked_running = false;
 }
 
 int manager_new(Manager **ret, const struct massaged_config *cfg,
@@ -567,6 +621,8 @@ int manager_startup(Manager *m)
 		return log_error_errno(r, "Failed to set up the %s backend: %m",
 				       m->opts.simulate ? "simulation" : "kernel");
 
+	manager_check_clean_exit(m);
+
 	r = calibration_load(m->state_dir, &m->cal);
 	if (r == 0) {
 		m->calibrated = true;
@@ -618,6 +674,8 @@ int manager_startup(Manager *m)
 	}
 
 	r = manager_open_device(m);
+	if (r == -EPERM)
+		return r;	/* real time refused, and not allowed to degrade */
 	if (r < 0 && r != -ENODEV)
 		log_warning_errno(r, "The massager could not be used; waiting for another: %m");
 	if (!m->ready_sent) {
@@ -709,6 +767,7 @@ static int manager_check_may_start(Manager *m, const char **ret_why)
 
 static void manager_run_command(Manager *m)
 {
+	manager_mark_driving(m);
 	m->contact_seen = false;
 	control_thread_command(m->ct, CONTROL_CMD_RUN, m->target_mhz,
 			       m->intensity_permille, true);
@@ -845,6 +904,7 @@ int manager_calibrate(Manager *m, const char **ret_why)
 	r = manager_check_may_start(m, ret_why);
 	if (r < 0)
 		return r;
+	manager_mark_driving(m);
 	control_thread_command(m->ct, CONTROL_CMD_CALIBRATE, 0,
 			       m->info.max_duty_permille, true);
 	manager_set_state(m, MANAGER_CALIBRATING);
