@@ -219,6 +219,21 @@ static int kernel_open(struct backend *b, const char *path)
 				    path);
 		goto fail;
 	}
+	/*
+	 * The heartbeat timeout: the kernel's default (50 ms) is 50 control
+	 * periods; set it explicitly so a changed default cannot surprise us.
+	 */
+	{
+		struct massager_watchdog wd = {
+			.timeout_ms = MASSAGER_WATCHDOG_DEFAULT_MS,
+		};
+
+		if (ioctl(k->fd, MASSAGER_IOC_SET_WATCHDOG, &wd) < 0) {
+			r = log_error_errno(-errno, "%s: MASSAGER_IOC_SET_WATCHDOG failed: %m",
+					    path);
+			goto fail;
+		}
+	}
 	/* Watermark: one millisecond period's worth, at least one scan. */
 	r = kernel_setup_iio(k, k->rate_hz / 1000);
 	if (r < 0)
@@ -233,6 +248,10 @@ fail:
 static int kernel_info(struct backend *b, struct backend_info *ret)
 {
 	struct kdev *k = KDEV(b);
+	struct massager_state st = { 0 };
+
+	if (ioctl(k->fd, MASSAGER_IOC_GET_STATE, &st) < 0)
+		return -errno;
 
 	*ret = (struct backend_info) {
 		.max_duty_permille = k->info.max_duty_permille,
@@ -244,6 +263,8 @@ static int kernel_info(struct backend *b, struct backend_info *ret)
 	snprintf(ret->name, sizeof(ret->name), "%s", k->path);
 	snprintf(ret->gpiochip, sizeof(ret->gpiochip), "%s",
 		 k->info.gpiochip);
+	ret->estop_latched = st.estop_latched;
+	ret->estop_asserted = st.estop_asserted;
 	return 0;
 }
 

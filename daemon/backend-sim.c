@@ -151,6 +151,8 @@ static int sim_info(struct backend *b, struct backend_info *ret)
 	};
 	snprintf(ret->name, sizeof(ret->name), "simulation:%u",
 		 s->generation);
+	ret->estop_latched = atomic_load(&s->estop_latched);
+	ret->estop_asserted = atomic_load(&s->estop_asserted);
 	return 0;
 }
 

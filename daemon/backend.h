@@ -31,6 +31,8 @@ struct backend_info {
 	int32_t lsb_ug;			/* accelerometer LSB */
 	int32_t range_lsb;		/* |raw| at or above: clipped */
 	char gpiochip[MASSAGER_NAME_LEN]; /* handset lines, "" if none */
+	bool estop_latched;		/* at open: latched before we came */
+	bool estop_asserted;
 };
 
 struct backend;

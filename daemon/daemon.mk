@@ -17,7 +17,7 @@ DAEMON_MAKE := $(MAKE) $(if $(shell grep -qs '^-\?include daemon/daemon.mk' Make
 $(DAEMON_OBJ) $(O)/tests/integration/massaged-ctl.o: CFLAGS += -D_GNU_SOURCE -Idaemon $(DAEMON_CFLAGS)
 
 .PHONY: daemon check-daemon check-daemon-valgrind check-daemon-asan \
-	bench-latency
+	bench-latency fuzz-daemon
 
 daemon: $(DAEMON_BIN) $(DAEMON_CTL)
 
@@ -42,6 +42,18 @@ check-daemon-valgrind: daemon
 check-daemon-asan:
 	+$(DAEMON_MAKE) O=build/asan SAN=1 daemon
 	tests/integration/run.sh build/asan/massaged build/asan/tests/integration/massaged-ctl
+
+# libFuzzer on the configuration parser (clang), 30 s.
+FUZZ_CONF := build/fuzz/fuzz-massaged-conf
+fuzz-daemon:
+	@mkdir -p build/fuzz
+	clang -g -O1 -std=gnu17 -D_GNU_SOURCE -Iinclude -Ilib -Idaemon \
+		-fsanitize=fuzzer,address,undefined -o $(FUZZ_CONF) \
+		tests/fuzz/fuzz-massaged-conf.c daemon/massaged-conf.c \
+		daemon/log.c lib/safety.c
+	@mkdir -p build/fuzz/corpus-massaged-conf
+	$(FUZZ_CONF) -max_total_time=30 -max_len=4096 \
+		build/fuzz/corpus-massaged-conf tests/fuzz/corpus/massaged-conf
 
 bench-latency: daemon
 	bench/bench-latency.sh $(DAEMON_BIN) $(DAEMON_CTL)

@@ -371,7 +371,15 @@ static int manager_open_device(Manager *m)
 		 m->device, m->info.max_duty_permille, m->info.sample_rate_hz,
 		 m->config.period_us,
 		 m->realtime ? "real-time" : "NOT real-time");
-	if (m->safety.latched) {
+	if (m->info.estop_latched) {
+		/* Pressed before we opened it: the kernel kept the latch. */
+		m->estop_asserted = m->info.estop_asserted;
+		log_warning("The e-stop of %s is latched%s.", m->device,
+			    m->estop_asserted ? " and still pressed" : "");
+		supervisor_fault(m, MANAGER_ESTOP, SAFETY_REASON_ESTOP,
+				 "the emergency stop was pressed", now_ns());
+		supervisor_evaluate_now(m);
+	} else if (m->safety.latched) {
 		if (!m->fault_text[0])
 			snprintf(m->fault_text, sizeof(m->fault_text), "%s",
 				 safety_reason_to_string(m->safety.latched_reason));
