@@ -59,6 +59,7 @@ struct sim {
 	atomic_uint faults;		/* 1 << enum plant_fault */
 	atomic_int contact_mn;		/* < 0: free air */
 	atomic_uint supply_ppm;
+	atomic_bool freeze;		/* test: hang the control thread */
 
 	/* control thread -> main thread */
 	atomic_uint applied_duty;
@@ -156,10 +157,15 @@ static int sim_info(struct backend *b, struct backend_info *ret)
 	return 0;
 }
 
-static int sim_wait_samples(struct backend *b _unused_, uint64_t deadline_ns)
+static int sim_wait_samples(struct backend *b, uint64_t deadline_ns)
 {
 	struct timespec ts = ns_to_timespec(deadline_ns);
+	const struct timespec ms = { .tv_nsec = NSEC_PER_MSEC };
 	int r;
+
+	/* A hung driver, for the watchdog tests: nothing comes back. */
+	while (atomic_load_explicit(&SIM(b)->freeze, memory_order_relaxed))
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
 
 	do
 		r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
@@ -369,6 +375,9 @@ int backend_sim_inject(struct backend *b, enum sim_fault fault, int64_t a,
 	    fault != SIM_REPLUG)
 		return -EINVAL;
 	switch (fault) {
+	case SIM_FREEZE:
+		atomic_store(&s->freeze, a);
+		return 0;
 	case SIM_STALL:
 	case SIM_DROPOUT:
 	case SIM_STUCK:

@@ -108,6 +108,7 @@ enum sim_fault {
 	SIM_REPLUG,
 	SIM_CONTACT,
 	SIM_SUPPLY,
+	SIM_FREEZE,	/* the control thread hangs in wait_samples() */
 };
 
 bool backend_is_sim(const struct backend *b);

@@ -10,7 +10,7 @@
  *   target HZ | reset | calibrate
  * and, with --simulate:
  *   stall 0|1 | dropout 0|1 | stuck 0|1 | contact 0|1 [MILLINEWTON] |
- *   estop 0|1 | supply PPM | remove | replug
+ *   estop 0|1 | supply PPM | remove | replug | freeze 0|1
  * Bad input is answered with an error and never moves the motor.
  */
 #include <errno.h>
@@ -139,6 +139,7 @@ static const struct {
 	{ "supply", SIM_SUPPLY, 1, 1 },
 	{ "remove", SIM_REMOVE, 0, 0 },
 	{ "replug", SIM_REPLUG, 0, 0 },
+	{ "freeze", SIM_FREEZE, 1, 1 },
 };
 
 static void control_socket_dispatch(Manager *m, char *line, struct reply *out)

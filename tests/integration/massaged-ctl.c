@@ -5,6 +5,10 @@
  *
  * Exit status 0 when the daemon answered "ok", 1 on "error ...", 2 when
  * it did not answer within two seconds.
+ *
+ * massaged-ctl --listen PATH SECONDS: be the daemon's $NOTIFY_SOCKET for
+ * SECONDS and print every sd_notify() datagram, one line per assignment,
+ * prefixed with the CLOCK_MONOTONIC millisecond it arrived.
  */
 #include <errno.h>
 #include <poll.h>
@@ -13,7 +17,50 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int listen_notify(const char *path, int seconds)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	long long end = now_ms() + seconds * 1000LL;
+	char buf[4096], *line, *save;
+	struct pollfd p;
+	ssize_t n;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 2;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror(path);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (now_ms() < end) {
+		p = (struct pollfd) { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (line = strtok_r(buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			printf("%lld %s\n", now_ms(), line);
+	}
+	unlink(path);
+	return 0;
+}
 
 int main(int argc, char *argv[])
 {
@@ -24,6 +71,8 @@ int main(int argc, char *argv[])
 	ssize_t n;
 	int fd, i;
 
+	if (argc == 4 && strcmp(argv[1], "--listen") == 0)
+		return listen_notify(argv[2], atoi(argv[3]));
 	if (argc < 3 || strlen(argv[1]) >= sizeof(to.sun_path)) {
 		fprintf(stderr, "usage: %s SOCKET COMMAND [ARGS...]\n", argv[0]);
 		return 2;
