@@ -393,9 +393,14 @@ static irqreturn_t massager_estop_thread(int irq, void *data)
 	if (m->dead)
 		goto out;
 	level = gpiod_get_value_cansleep(m->estop_gpio);
-	/* An unreadable e-stop line counts as pressed. */
+	/*
+	 * An unreadable line counts as pressed. So does an edge while the line
+	 * was last seen released: from there the only edge is a press, even if
+	 * it is over by now (a nested IRQ chip has no primary handler to see
+	 * a short pulse while it lasts).
+	 */
 	pressed = test_and_clear_bit(MASSAGER_ESTOP_PENDING, &m->flags) ||
-		  level != 0;
+		  level != 0 || !m->estop_reported;
 	if (pressed)
 		massager_estop_latch(m, now);
 	if (level == 0 && m->estop_reported) {
@@ -447,8 +452,10 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 
 	massager_watchdog_disarm(m);
 	if (!duty_permille) {
+		/* Keep the reason of an earlier stop (e-stop, trip...). */
+		if (m->enabled)
+			m->stop_reason = MASSAGER_STOP_COMMAND;
 		r = massager_outputs_off(m);
-		m->stop_reason = MASSAGER_STOP_COMMAND;
 		if (r < 0)
 			massager_fault(m, r);
 		return r;
