@@ -1380,9 +1380,13 @@ out:
 	return r;
 }
 
-static int test_capture_3200hz_10s(void)
+/*
+ * Capture @secs of samples at @rate in the IIO timestamp @clock and check
+ * that none is lost and each interval is exactly one period (+-1 us).
+ */
+static int capture_check(unsigned int rate, unsigned int secs,
+			 const char *clock)
 {
-	const unsigned int rate = 3200, secs = 10;
 	const int64_t period_ns = 1000000000 / rate;
 	static struct sample s[4096];
 	int64_t first = 0, prev = 0, max_dev = 0;
@@ -1394,19 +1398,25 @@ static int test_capture_3200hz_10s(void)
 	uint64_t end, t_start;
 	int r;
 
-	/*
-	 * Timestamps in CLOCK_MONOTONIC, like everything the daemon compares
-	 * them with; the IIO default is CLOCK_REALTIME.
-	 */
 	if (iio_find(&io) == 0) {
 		snprintf(clk, sizeof(clk), "%s/current_timestamp_clock", io.dir);
-		write_str(clk, "monotonic");
+		r = write_str(clk, clock);
+		if (r < 0)
+			return FAIL("current_timestamp_clock=%s: %s", clock,
+				    strerror(-r));
 	}
 	r = iio_start(&io, rate, 16384, 320);
 	if (r < 0)
 		return r;
 	t_start = now_ns();
 	end = t_start + secs * 1000000000ull + 2000000000ull;
+	if (!strcmp(clock, "realtime")) {
+		struct timespec ts;
+
+		/* first_ts_lag compares like with like. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t_start = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
 	while (now_ns() < end) {
 		int k = iio_read(&io, s, 4096, 100);
 
@@ -1448,18 +1458,18 @@ done:
 		printf("# samples=%lld expected=%lld gaps=%lld lost=%lld "
 		       "irregular_intervals=%lld max_jitter_ns=%lld "
 		       "span_ms=%.3f first_ts_lag_ms=%.1f pushed=%lld "
-		       "catchups=%lld overruns=%lld\n",
+		       "catchups=%lld overruns=%lld clock=%s\n",
 		       count, expected, holes, lost, irregular,
 		       (long long)max_dev, (prev - first) / 1e6,
 		       ((double)first - (double)t_start) / 1e6,
 		       dbg("samples") - pushed0, dbg("catchups") - catchups0,
-		       dbg("overruns") - overruns0);
+		       dbg("overruns") - overruns0, clock);
 		if (lost)
 			return FAIL("%lld samples lost (timestamps span %lld "
 				    "periods)", lost, count + lost);
 		if (llabs(count - expected) > 1)
-			return FAIL("%lld samples in 10 s, want %lld", count,
-				    expected);
+			return FAIL("%lld samples in %u s, want %lld", count,
+				    secs, expected);
 		if (irregular)
 			return FAIL("%lld intervals off the %lld ns period by "
 				    "more than 1 us (worst %lld ns, %lld holes)",
@@ -1467,6 +1477,18 @@ done:
 				    (long long)max_dev, holes);
 	}
 	return 0;
+}
+
+/* CLOCK_MONOTONIC: what the daemon compares the timestamps with. */
+static int test_capture_3200hz_10s(void)
+{
+	return capture_check(3200, 10, "monotonic");
+}
+
+/* The IIO default clock: a consumer that keeps it gets regular data too. */
+static int test_capture_realtime(void)
+{
+	return capture_check(3200, 2, "realtime");
 }
 
 int main(int argc, char **argv)
@@ -1498,6 +1520,8 @@ int main(int argc, char **argv)
 		  "enable and e-stop, the button reads", test_gpio_lines },
 		{ "IIO capture at 3200 Hz for 10 s loses no sample",
 		  test_capture_3200hz_10s },
+		{ "IIO timestamps in the default CLOCK_REALTIME are exactly "
+		  "one period apart", test_capture_realtime },
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
 	const char *only = getenv("MASSAGER_TEST_ONLY");
