@@ -16,7 +16,15 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cache="${MASSAGED_VM_CACHE:-$top/tests/vm/cache}"
+# The cache outlives clones (CI works in a fresh one): /var/cache when it
+# exists or we may create it, else beside this script (gitignored).
+if [ -n "${MASSAGED_VM_CACHE:-}" ]; then
+	cache=$MASSAGED_VM_CACHE
+elif [ -d /var/cache/massaged-vm ] || [ "$(id -u)" = 0 ]; then
+	cache=/var/cache/massaged-vm
+else
+	cache="$top/tests/vm/cache"
+fi
 all_flavours="6.1 6.12 rt"
 bpo_list=/etc/apt/sources.list.d/massaged-bookworm-backports.list
 

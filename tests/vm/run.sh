@@ -16,7 +16,8 @@
 # Last line: "N passed, N failed", summed over the flavours. Exit status 0
 # only when nothing failed. Work files: build/vm/<kernel version>/ (the
 # serial log is console.log there). Kernel images are cached by
-# "kernels.sh install" in tests/vm/cache/ (or $MASSAGED_VM_CACHE).
+# "kernels.sh install" in /var/cache/massaged-vm/ or tests/vm/cache/ (or
+# $MASSAGED_VM_CACHE; "kernels.sh list" shows the paths).
 #
 # Environment: MASSAGED_VM_TIMEOUT seconds per boot (default 300);
 # MASSAGER_TEST_ONLY=substring runs only the tests whose name has it.
