@@ -1,21 +1,21 @@
 # SPDX-License-Identifier: MIT
-# Fuzz targets, included by the top-level Makefile. `make check-fuzz`
-# builds every tests/fuzz/fuzz-*.c as a libFuzzer target with clang and
-# ASan/UBSan against lib/*.c and runs each for FUZZ_TIME seconds (60 by
-# default). fuzz-program starts from the shipped programs as seed corpus;
-# corpora grow in $(O)/fuzz/corpus-*/, never in programs/. A crash leaves
-# its input in $(O)/fuzz/ and fails the target.
+# Fuzz targets of lib/, included by the top-level Makefile. `make
+# check-fuzz` builds fuzz-program and fuzz-scheduler as libFuzzer targets
+# with clang and ASan/UBSan against lib/*.c and runs each for FUZZ_TIME
+# seconds (60 by default). fuzz-program starts from the shipped programs as
+# seed corpus; corpora grow in $(O)/fuzz/corpus-*/, never in programs/. A
+# crash leaves its input in $(O)/fuzz/ and fails the target.
 
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -Wall -Wextra -Werror -Iinclude -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+# The daemon's targets (fuzz-massaged-conf) need its sources: daemon.mk.
+FUZZ_BIN := $(O)/fuzz/fuzz-program $(O)/fuzz/fuzz-scheduler
 
 .PHONY: check-fuzz
-$(O)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard lib/*.c lib/*.h)
+$(FUZZ_BIN): $(O)/fuzz/%: tests/fuzz/%.c $(wildcard lib/*.c lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(wildcard lib/*.c) -lm
 
