@@ -15,11 +15,11 @@
 
 int calibration_load(const char *dir, struct calibration *ret)
 {
+	_cleanup_(fclosep) FILE *f = NULL;
 	struct calibration cal = { 0 };
 	char path[PATH_MAX], line[256];
 	unsigned int n = 0, version = 0;
-	FILE *f;
-	int r = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/calibration", dir);
 	f = fopen(path, "re");
@@ -40,13 +40,9 @@ int calibration_load(const char *dir, struct calibration *ret)
 			cal.pt[cal.n_points++] = p;
 			continue;
 		}
-		r = log_error_errno(-EINVAL, "%s:%u: not a calibration line; run a new calibration.",
-				    path, n);
-		break;
+		return log_error_errno(-EINVAL, "%s:%u: not a calibration line; run a new calibration.",
+				       path, n);
 	}
-	fclose(f);
-	if (r < 0)
-		return r;
 	if (version != 1)
 		return log_error_errno(-EINVAL, "%s: unknown or missing version; run a new calibration.",
 				       path);
@@ -60,9 +56,10 @@ int calibration_load(const char *dir, struct calibration *ret)
 
 int calibration_save(const char *dir, const struct calibration *cal)
 {
+	_cleanup_(closep) int dfd = -1;
 	char path[PATH_MAX], tmp[PATH_MAX];
 	unsigned int i;
-	int fd, dfd, r = 0;
+	int fd, r = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/calibration", dir);
@@ -91,14 +88,10 @@ int calibration_save(const char *dir, const struct calibration *cal)
 		r = -errno;
 		goto fail;
 	}
+	/* The rename itself must reach the disk too. */
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd) < 0)
-			r = -errno;
-		close(dfd);
-	}
-	if (r < 0)
-		return log_error_errno(r, "Failed to sync %s: %m", dir);
+	if (dfd < 0 || fsync(dfd) < 0)
+		return log_error_errno(-errno, "Failed to sync %s: %m", dir);
 	return 0;
 fail:
 	unlink(tmp);

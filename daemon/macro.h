@@ -7,6 +7,7 @@
 #define MASSAGED_MACRO_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,12 @@ static inline int safe_close(int fd)
 static inline void closep(int *fd)
 {
 	safe_close(*fd);
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
 }
 
 static inline uint64_t timespec_to_ns(const struct timespec *ts)

@@ -324,7 +324,7 @@ static int conf_parse_file(struct massaged_config *c, FILE *f,
 int massaged_config_parse(struct massaged_config *c, const char *path,
 			  bool optional)
 {
-	FILE *f;
+	_cleanup_(fclosep) FILE *f = NULL;
 	int r;
 
 	f = fopen(path, "re");
@@ -337,7 +337,6 @@ int massaged_config_parse(struct massaged_config *c, const char *path,
 				       path);
 	}
 	r = conf_parse_file(c, f, path);
-	fclose(f);
 	if (r < 0)
 		return r;
 	return massaged_config_validate(c, path);
@@ -346,14 +345,16 @@ int massaged_config_parse(struct massaged_config *c, const char *path,
 int massaged_config_parse_string(struct massaged_config *c, const char *name,
 				 const char *text)
 {
-	FILE *f;
+	_cleanup_(fclosep) FILE *f = NULL;
 	int r;
 
+	/* fmemopen() refuses a zero-sized buffer: an empty file is fine. */
+	if (!*text)
+		return massaged_config_validate(c, name);
 	f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return -errno;
 	r = conf_parse_file(c, f, name);
-	fclose(f);
 	if (r < 0)
 		return r;
 	return massaged_config_validate(c, name);
