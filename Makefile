@@ -71,6 +71,7 @@ check-vm:
 check: deps
 	+$(MAKE) check-unit
 	+$(MAKE) check-unit-asan
+	+$(MAKE) check-fuzz FUZZ_TIME=30
 	+$(MAKE) check-kmod
 	+$(MAKE) check-vm
 
@@ -81,5 +82,7 @@ bench-control: $(O)/bench/bench-control
 clean:
 	rm -rf build
 	-$(MAKE) -C kmod clean
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(O) -name "*.d" 2>/dev/null)
