@@ -207,8 +207,8 @@ int main(void)
 			strerror(-r));
 		return 1;
 	}
-	printf("calibration: %u points, %.1f..%.1f Hz\n", cal.n_points,
-	       cal.pt[0].freq_hz, calibration_max_freq_hz(&cal));
+	printf("calibration: %u points, up to %.1f Hz, time constant %.0f ms\n",
+	       cal.n_points, calibration_max_freq_hz(&cal), cal.tau_s * 1000);
 
 	for (i = 0; i < n; i++) {
 		const struct scenario *sc = &scenarios[i];

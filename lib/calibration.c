@@ -28,6 +28,7 @@ int calibration_validate(const struct calibration *cal)
 		const struct calibration_point *p = &cal->pt[i];
 
 		if (!isfinite(p->duty) || !isfinite(p->freq_hz) ||
+		    !isfinite(cal->tau_s) || cal->tau_s < 0 || cal->tau_s > 1 ||
 		    !isfinite(p->amplitude_ms2) || p->duty < 0 || p->duty > 1 ||
 		    p->freq_hz < 0 || p->amplitude_ms2 < 0)
 			return -EINVAL;
@@ -138,6 +139,44 @@ static double calibration_step_duty(const struct calibration_run *run)
 				     (c->n_points - 1);
 }
 
+/* Keep one reading per CALIBRATION_TRACE_S of the settle phase. */
+static void calibration_trace(struct calibration_run *run, double freq_hz,
+			      bool valid)
+{
+	if (run->t_s < run->trace_t_s ||
+	    run->n_trace >= CALIBRATION_TRACE_MAX)
+		return;
+	run->trace_hz[run->n_trace++] = valid ? freq_hz : NAN;
+	run->trace_t_s += CALIBRATION_TRACE_S;
+}
+
+/*
+ * Time constant of the step just measured: when the speed first got 63.2 %
+ * of the way from the previous point to this one. Only steps between two
+ * spinning points with a clear change count.
+ */
+static void calibration_time_step(struct calibration_run *run)
+{
+	const struct calibration_point *prev, *now;
+	double mark;
+	unsigned int i;
+
+	if (!run->step)
+		return;
+	prev = &run->result.pt[run->step - 1];
+	now = &run->result.pt[run->step];
+	if (prev->freq_hz <= 0 || now->freq_hz - prev->freq_hz < 2)
+		return;
+	mark = prev->freq_hz + 0.632 * (now->freq_hz - prev->freq_hz);
+	for (i = 0; i < run->n_trace; i++) {
+		if (run->trace_hz[i] >= mark) {
+			run->tau_sum_s += i * CALIBRATION_TRACE_S;
+			run->n_tau++;
+			return;
+		}
+	}
+}
+
 int calibration_run_step(struct calibration_run *run, double dt_s,
 			 double freq_hz, double amplitude_ms2, bool valid,
 			 double *ret_duty)
@@ -154,6 +193,7 @@ int calibration_run_step(struct calibration_run *run, double dt_s,
 
 	run->t_s += dt_s;
 	if (run->phase == CALIBRATION_SETTLING) {
+		calibration_trace(run, freq_hz, valid);
 		if (run->t_s >= run->cfg.settle_s) {
 			run->phase = CALIBRATION_MEASURING;
 			run->t_s = 0;
@@ -185,8 +225,11 @@ int calibration_run_step(struct calibration_run *run, double dt_s,
 		pt->freq_hz = 0;
 		pt->amplitude_ms2 = 0;
 	}
+	calibration_time_step(run);
 	run->result.n_points = ++run->step;
 	run->t_s = 0;
+	run->n_trace = 0;
+	run->trace_t_s = 0;
 
 	if (run->step < run->cfg.n_points) {
 		run->phase = CALIBRATION_SETTLING;
@@ -201,6 +244,7 @@ int calibration_run_step(struct calibration_run *run, double dt_s,
 		run->phase = CALIBRATION_FAILED;
 		return -ERANGE;
 	}
+	run->result.tau_s = run->n_tau ? run->tau_sum_s / run->n_tau : 0;
 	run->phase = CALIBRATION_DONE;
 	return 1;
 }

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #define CALIBRATION_POINTS_MAX	32
+/* settle-phase readings kept per step to time its response */
+#define CALIBRATION_TRACE_MAX	256
+#define CALIBRATION_TRACE_S	0.005
 
 struct calibration_point {
 	double duty;		/* 0 .. 1 */
@@ -26,6 +29,10 @@ struct calibration_point {
 struct calibration {
 	unsigned int n_points;
 	struct calibration_point pt[CALIBRATION_POINTS_MAX];
+	/* mechanical time constant from the staircase's step responses (as
+	 * the estimator sees them, so including its lag); 0 if not measured
+	 */
+	double tau_s;
 };
 
 /* 0; -EINVAL for fewer than two spinning points, duty not ascending, or
@@ -63,6 +70,12 @@ struct calibration_run {
 	double t_s;
 	double sum_freq, sum_amp;
 	unsigned int n_valid, n_seen;
+	/* the step response of the present step, one reading per 5 ms */
+	double trace_hz[CALIBRATION_TRACE_MAX];
+	unsigned int n_trace;
+	double trace_t_s;
+	double tau_sum_s;
+	unsigned int n_tau;
 	struct calibration result;
 };
 

@@ -157,6 +157,7 @@ static double clamp(double v, double lo, double hi)
 static double controller_gate(struct controller *c, double measured_hz,
 			      double dt)
 {
+	double tau = c->cal.tau_s > 0 ? c->cal.tau_s : c->cfg.motor_tau_s;
 	double free_hz, rise_max;
 
 	if (!(c->cfg.motor_tau_s > 0) || c->measured_hz <= 0) {
@@ -164,7 +165,7 @@ static double controller_gate(struct controller *c, double measured_hz,
 		return measured_hz;
 	}
 	free_hz = calibration_freq_at(&c->cal, c->duty);
-	rise_max = fmax(free_hz - c->measured_hz, 0) / c->cfg.motor_tau_s;
+	rise_max = fmax(free_hz - c->measured_hz, 0) / tau;
 	c->measured_hz = fmin(measured_hz, c->measured_hz + rise_max * dt +
 				      0.05);
 	return c->measured_hz;

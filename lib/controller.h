@@ -31,7 +31,9 @@ struct controller_config {
 	double stall_duty;	/* stall only judged at or above this drive */
 	double stall_ratio;	/* amplitude / expected below this: stalled */
 	double stall_s;		/* for this long */
-	double motor_tau_s;	/* mechanical time constant; 0: no gate */
+	double motor_tau_s;	/* time constant when the calibration has
+				 * none; 0: no plausibility gate
+				 */
 };
 
 enum controller_mode {

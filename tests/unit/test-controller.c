@@ -20,7 +20,7 @@ static void linear_cal(struct calibration *cal)
 {
 	unsigned int i;
 
-	cal->n_points = 9;
+	*cal = (struct calibration) { .n_points = 9 };
 	for (i = 0; i < cal->n_points; i++) {
 		double duty = 0.2 + 0.1 * i;
 		double f = 10 + 60 * (duty - 0.2) / 0.8;
@@ -121,6 +121,8 @@ static void test_calibration_measures_a_monotone_curve_on_the_plant(void **state
 	/* the plant's own speed at full duty, within the estimator's error */
 	assert_float_equal(calibration_freq_at(&cal, 1.0),
 			   control_sim_freq_hz(s), 1.0);
+	/* the plant's ~49 ms, plus the estimator's half-window lag */
+	assert_true(cal.tau_s > 0.04 && cal.tau_s < 0.08);
 	free(s);
 }
 
