@@ -21,8 +21,11 @@
 
 /* After SIGTERM the soft stop gets this long before the drive is cut. */
 #define EXIT_RAMP_TIMEOUT_USEC	(2 * USEC_PER_SEC)
-/* Silence from a running control thread longer than this is a fault. */
-#define SUPERVISION_TIMEOUT_USEC	(100 * 1000)
+/*
+ * Silence from a running control thread longer than this, or than
+ * SensorLossMSec if longer, is a fault. The thread reports every 25 ms.
+ */
+#define SUPERVISION_TIMEOUT_MIN_USEC	(100 * 1000)
 
 static void manager_mark_clean_exit(Manager *m);
 
@@ -159,13 +162,21 @@ void manager_halt(Manager *m)
 		control_thread_command(m->ct, CONTROL_CMD_HALT, 0, 0, true);
 }
 
+static uint64_t manager_supervision_timeout_usec(const Manager *m)
+{
+	uint64_t usec = m->config.limits.sensor_loss_ms * 1000ull;
+
+	return usec > SUPERVISION_TIMEOUT_MIN_USEC ? usec :
+						     SUPERVISION_TIMEOUT_MIN_USEC;
+}
+
 static void manager_supervision_arm(Manager *m, bool on)
 {
 	if (!m->supervision_timer)
 		return;
 	if (on)
 		sd_event_source_set_time_relative(m->supervision_timer,
-						  SUPERVISION_TIMEOUT_USEC);
+						  manager_supervision_timeout_usec(m));
 	sd_event_source_set_enabled(m->supervision_timer,
 				    on ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 }
@@ -651,7 +662,7 @@ int manager_startup(Manager *m)
 
 	r = sd_event_add_time_relative(m->event, &m->supervision_timer,
 				       CLOCK_MONOTONIC,
-				       SUPERVISION_TIMEOUT_USEC, 1000,
+				       manager_supervision_timeout_usec(m), 1000,
 				       on_supervision_timeout, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add a timer: %m");
