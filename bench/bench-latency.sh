@@ -59,12 +59,26 @@ LOAD=$!
 sleep 1
 
 "$CTL" "$T/ctl" latency-reset >/dev/null
+# per thread: comm utime stime, in clock ticks
+threads() {
+	for t in /proc/$PID/task/*; do
+		echo "$(cat "$t/comm") $(awk '{ print $14, $15 }' "$t/stat")"
+	done
+}
 ticks0=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
+threads >"$T/threads0"
 t0=$(date +%s.%N)
 cyclictest -q -m -t1 -p $PRIO -i $PERIOD_US -D "${DUR}s" -h 2000 \
-	>"$T/cyclictest" 2>&1
+	>"$T/cyclictest" 2>&1 &
+CYC=$!
+sleep 1
+cyc0=$(awk '{ print $14 + $15 }' /proc/$CYC/stat 2>/dev/null || echo 0)
+sleep $((DUR - 2))
+cyc1=$(awk '{ print $14 + $15 }' /proc/$CYC/stat 2>/dev/null || echo 0)
+wait $CYC
 t1=$(date +%s.%N)
 ticks1=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
+threads >"$T/threads1"
 "$CTL" "$T/ctl" latency >"$T/loop"
 state=$(sed -n 's/^state=//p' "$T/loop")
 "$CTL" "$T/ctl" status >"$T/status"
@@ -87,5 +101,9 @@ ratio=$(awk -v a="$loop_p99" -v b="$cyc_p99" 'BEGIN { printf "%.2f", a / b }')
 
 echo "daemon loop: $loop_n periods, overruns $(sed -n 's/^overruns=//p' "$T/loop"), loop time p99 $(sed -n 's/^loop_p99_us=//p' "$T/loop") us, held $(sed -n 's/^freq_hz=//p' "$T/status") Hz ($(sed -n 's/^state=//p' "$T/status"))"
 echo "cyclictest: $(sed -n "s/^# Total: *//p" "$T/cyclictest" | awk "{ print \$1 + 0 }") samples"
+hz=$(getconf CLK_TCK)
+echo "daemon CPU by thread (user/system % of one core): $(join "$T/threads0" "$T/threads1" |
+	awk -v hz="$hz" -v d="$DUR" '{ printf "%s %.2f/%.2f  ", $1, ($4 - $2) / hz / d * 100, ($5 - $3) / hz / d * 100 }')"
+echo "cyclictest CPU over $((DUR - 2)) s: $(awk -v a="$cyc0" -v b="$cyc1" -v hz="$hz" -v d="$((DUR - 2))" 'BEGIN { printf "%.2f", (b - a) / hz / d * 100 }') % of one core"
 echo "load: hackbench loop; $DUR s; priority $PRIO; period $PERIOD_US us; $(nproc) CPUs; kernel $(uname -r)"
 echo "latency: loop_p99_us=$loop_p99 loop_max_us=$loop_max cyclictest_p99_us=$cyc_p99 cyclictest_max_us=$cyc_max ratio_p99=$ratio cpu_pct=$cpu"
