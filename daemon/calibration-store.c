@@ -34,6 +34,9 @@ int calibration_load(const char *dir, struct calibration *ret)
 			continue;
 		if (sscanf(line, "version %u %c", &version, &extra) == 1)
 			continue;
+		if (sscanf(line, "tau %lf %c", &cal.tau_s, &extra) == 1 &&
+		    cal.tau_s >= 0 && cal.tau_s < 10)
+			continue;
 		if (sscanf(line, "point %lf %lf %lf %c", &p.duty, &p.freq_hz,
 			   &p.amplitude_ms2, &extra) == 3 &&
 		    cal.n_points < CALIBRATION_POINTS_MAX) {
@@ -75,6 +78,8 @@ int calibration_save(const char *dir, const struct calibration *cal)
 		goto fail;
 	}
 	fprintf(f, "# massaged calibration: duty, free-air Hz, RMS m/s^2\nversion 1\n");
+	if (cal->tau_s > 0)
+		fprintf(f, "tau %.9g\n", cal->tau_s);
 	for (i = 0; i < cal->n_points; i++)
 		fprintf(f, "point %.9g %.9g %.9g\n", cal->pt[i].duty,
 			cal->pt[i].freq_hz, cal->pt[i].amplitude_ms2);

@@ -5,6 +5,7 @@
  *
  *	# massaged calibration
  *	version 1
+ *	tau <seconds>		(optional: the motor's time constant)
  *	point <duty> <freq_hz> <amplitude_ms2>
  *	...
  *
