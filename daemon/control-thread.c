@@ -210,7 +210,8 @@ uint64_t control_thread_heartbeat(struct control_thread *ct)
 
 bool control_thread_is_idle(struct control_thread *ct)
 {
-	return atomic_load(&ct->idle);
+	/* No thread drives nothing. */
+	return !ct || atomic_load(&ct->idle);
 }
 
 bool control_thread_is_running(struct control_thread *ct)

@@ -118,7 +118,7 @@ uint64_t control_thread_dropped(struct control_thread *ct);
 
 /* Heartbeat: moves every period while active. */
 uint64_t control_thread_heartbeat(struct control_thread *ct);
-/* Blocked by design, waiting for a command. */
+/* Blocked by design, waiting for a command (true for NULL: no thread). */
 bool control_thread_is_idle(struct control_thread *ct);
 bool control_thread_is_running(struct control_thread *ct);
 bool control_thread_is_realtime(struct control_thread *ct);
