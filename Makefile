@@ -34,7 +34,7 @@ SIM_OBJ := $(O)/bench/control-sim.o
 .PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
 	bench-control clean
 .SECONDARY:
-all: $(O)/libmassage.a $(BENCH_BIN)
+all: $(O)/libmassage.a $(BENCH_BIN) daemon
 
 deps:
 	@sh mk/deps.sh
@@ -72,6 +72,7 @@ check: deps
 	+$(MAKE) check-unit
 	+$(MAKE) check-unit-asan
 	+$(MAKE) check-fuzz FUZZ_TIME=30
+	+$(MAKE) check-daemon
 	+$(MAKE) check-kmod
 	+$(MAKE) check-vm
 
@@ -83,6 +84,7 @@ clean:
 	rm -rf build
 	-$(MAKE) -C kmod clean
 
+include daemon/daemon.mk
 include tests/fuzz/fuzz.mk
 
 -include $(shell find $(O) -name "*.d" 2>/dev/null)

@@ -25,7 +25,7 @@ int control_sim_init(struct control_sim *s, const struct plant_params *params,
 	if (r < 0)
 		return r;
 	estimator_config_default(&ec, CONTROL_SIM_SAMPLE_HZ);
-	ec.window_samples = CONTROL_SIM_WINDOW;
+	ec.window_samples = controller_window_samples(CONTROL_SIM_SAMPLE_HZ);
 	ec.lsb_ug = CONTROL_SIM_LSB_UG;
 	ec.range_lsb = CONTROL_SIM_RANGE_LSB;
 	return estimator_init(&s->est, &ec);
@@ -120,6 +120,7 @@ void control_sim_tick(struct control_sim *s)
 		.dt_s = 1.0 / CONTROL_SIM_RATE_HZ,
 		.freq_hz = s->last.freq_hz,
 		.amplitude_ms2 = s->last.amplitude_ms2,
+		.amplitude_fast_ms2 = s->last.amplitude_fast_ms2,
 		.valid = estimate_valid(&s->last),
 	};
 	controller_step(&s->ctl, &in, &s->out);

@@ -14,7 +14,6 @@
 
 #define CONTROL_SIM_RATE_HZ	1000	/* control loop */
 #define CONTROL_SIM_SAMPLE_HZ	3200	/* accelerometer */
-#define CONTROL_SIM_WINDOW	71	/* 22 ms: one period at 45 Hz */
 #define CONTROL_SIM_LSB_UG	3900
 #define CONTROL_SIM_RANGE_LSB	4102	/* 16 g */
 

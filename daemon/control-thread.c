@@ -74,7 +74,6 @@ struct control_thread {
 	struct calibration cal;
 	struct calibration_run calrun;
 	bool calibrating;
-	bool seen_valid;		/* a valid estimate since RUN began */
 	struct accel_sample samples[SAMPLES_MAX];
 };
 
@@ -95,10 +94,7 @@ int control_thread_new(struct control_thread **ret, struct backend *b,
 	if (r < 0)
 		goto fail;
 	estimator_config_default(&ec, ct->info.sample_rate_hz);
-	/* A 5 ms window: fast enough to control on (bench/control-sim.h). */
-	ec.window_samples = ct->info.sample_rate_hz / 200;
-	if (ec.window_samples < ESTIMATOR_WINDOW_MIN)
-		ec.window_samples = ESTIMATOR_WINDOW_MIN;
+	ec.window_samples = controller_window_samples(ct->info.sample_rate_hz);
 	ec.lsb_ug = ct->info.lsb_ug;
 	ec.range_lsb = ct->info.range_lsb;
 	r = estimator_init(&ct->est, &ec);
@@ -354,7 +350,6 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 			}
 			controller_start(&ct->ctl, estimate_valid(est) ?
 					 est->freq_hz : 0);
-			ct->seen_valid = false;
 		} else if (CMD_TARGET_MHZ(w) != CMD_TARGET_MHZ(old)) {
 			r = controller_set_target(&ct->ctl,
 						  CMD_TARGET_MHZ(w) / 1000.0);
@@ -511,28 +506,11 @@ static void control_loop(struct control_thread *ct)
 				.dt_s = dt_s,
 				.freq_hz = est.freq_hz,
 				.amplitude_ms2 = est.amplitude_ms2,
+				.amplitude_fast_ms2 = est.amplitude_fast_ms2,
 				.valid = t.est_flags == 0,
 			};
 
 			controller_step(&ct->ctl, &in, &out);
-			if (in.valid)
-				ct->seen_valid = true;
-			/*
-			 * lib/controller judges a stall on invalid estimates
-			 * too, so every start from rest "stalls" while the
-			 * estimator warms up, and the flag sticks for the run.
-			 * Until the first valid estimate, discard it by
-			 * restarting the run from the present reference (bumpless).
-			 * A rotor blocked from the start never gives a valid
-			 * estimate: the safety monitor's no-vibration rule
-			 * stops it after WarmupMSec + SensorLossMSec.
-			 */
-			if (out.stalled && !ct->seen_valid &&
-			    controller_mode(&ct->ctl) == CONTROLLER_RUNNING) {
-				controller_stop(&ct->ctl);
-				controller_start(&ct->ctl, out.reference_hz);
-				out.stalled = false;
-			}
 			duty_f = out.duty;
 			t.mode = controller_mode(&ct->ctl) ==
 					CONTROLLER_STOPPING ?

@@ -20,8 +20,9 @@ void controller_config_default(struct controller_config *cfg)
 		.liftoff_ratio = 0.92,
 		.contact_s = 0.03,
 		.stall_duty = 0.3,
-		.stall_ratio = 0.2,
-		.stall_s = 0.04,
+		.stall_ratio = 0.1,
+		.stall_s = 0.03,
+		.stall_grace_s = 0.5,
 		.motor_tau_s = 0.05,
 	};
 }
@@ -44,6 +45,7 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	    !(cfg->liftoff_ratio >= cfg->contact_ratio) ||
 	    !(cfg->contact_s >= 0) || !(cfg->stall_s >= 0) ||
 	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0) ||
+	    !(cfg->stall_grace_s >= 0) || cfg->stall_grace_s > 10 ||
 	    !(cfg->motor_tau_s >= 0) || cfg->motor_tau_s > 1)
 		return -EINVAL;
 	r = calibration_validate(cal);
@@ -75,6 +77,8 @@ void controller_start(struct controller *c, double from_hz)
 	c->integral = 0;
 	c->stalled = false;
 	c->stall_timer_s = 0;
+	c->run_s = 0;
+	c->seen_valid = false;
 }
 
 void controller_stop(struct controller *c)
@@ -120,21 +124,30 @@ static void controller_judge_contact(struct controller *c,
 	}
 }
 
-/* Drive without motion: the rotor is blocked or the head is jammed. */
+/*
+ * Drive without motion: the rotor is blocked or the head is jammed. The
+ * short-window amplitude is compared with what the reference frequency
+ * gives in free air; pressing the head lowers it to ~0.35 of that at most,
+ * a stopped rotor to the noise floor. While the estimator warms up after a
+ * start there is no amplitude to judge, so a stall is only judged once an
+ * estimate has been valid or the start grace has passed: a rotor blocked
+ * from the start is caught at the end of the grace.
+ */
 static void controller_judge_stall(struct controller *c,
 				   const struct controller_input *in)
 {
-	double expected, amplitude = in->valid ? in->amplitude_ms2 : 0;
+	double expected;
 	bool still;
 
-	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty) {
+	if (in->valid)
+		c->seen_valid = true;
+	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty ||
+	    (!c->seen_valid && c->run_s < c->cfg.stall_grace_s)) {
 		c->stall_timer_s = 0;
 		return;
 	}
-	expected = calibration_amplitude_at(&c->cal,
-					    calibration_freq_at(&c->cal,
-								c->duty));
-	still = amplitude < c->cfg.stall_ratio * expected;
+	expected = calibration_amplitude_at(&c->cal, c->reference_hz);
+	still = !(in->amplitude_fast_ms2 >= c->cfg.stall_ratio * expected);
 	c->stall_timer_s = still ? c->stall_timer_s + in->dt_s : 0;
 	if (c->stall_timer_s >= c->cfg.stall_s)
 		c->stalled = true;
@@ -181,6 +194,8 @@ void controller_step(struct controller *c, const struct controller_input *in,
 
 	if (dt > 0.1)
 		dt = 0.1;	/* a long gap must not wind anything up */
+	if (c->mode == CONTROLLER_RUNNING)
+		c->run_s += dt;
 	controller_judge_contact(c, in);
 	controller_judge_stall(c, in);
 

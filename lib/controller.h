@@ -29,8 +29,10 @@ struct controller_config {
 	double liftoff_ratio;	/* above this: lifted off (hysteresis) */
 	double contact_s;	/* a change must hold this long */
 	double stall_duty;	/* stall only judged at or above this drive */
-	double stall_ratio;	/* amplitude / expected below this: stalled */
+	double stall_ratio;	/* fast amplitude / free-air amplitude at the
+				 * reference below this: stalled */
 	double stall_s;		/* for this long */
+	double stall_grace_s;	/* from start, before a first valid estimate */
 	double motor_tau_s;	/* time constant when the calibration has
 				 * none; 0: no plausibility gate
 				 */
@@ -46,6 +48,7 @@ struct controller_input {
 	double dt_s;		/* time since the last step */
 	double freq_hz;		/* estimator */
 	double amplitude_ms2;	/* estimator, RMS */
+	double amplitude_fast_ms2; /* estimator, RMS over a short window */
 	bool valid;		/* the estimate may be used */
 };
 
@@ -66,7 +69,24 @@ struct controller {
 	double measured_hz;	/* the estimate after the plausibility gate */
 	bool in_contact, stalled;
 	double contact_timer_s, stall_timer_s;
+	double run_s;		/* since controller_start() */
+	bool seen_valid;	/* a valid estimate since controller_start() */
 };
+
+/*
+ * The estimator window the controller is tuned for: one vibration period
+ * at 45 Hz (71 samples at 3200 Hz). A whole period averages out the head's
+ * ringing and an elliptical path; shorter windows follow the ringing, not
+ * the rotor (docs/control.md).
+ */
+#define CONTROLLER_WINDOW_HZ	45
+static inline unsigned int controller_window_samples(unsigned int rate_hz)
+{
+	unsigned int n = (rate_hz + CONTROLLER_WINDOW_HZ / 2) /
+			 CONTROLLER_WINDOW_HZ;
+
+	return n < 8 ? 8 : n;
+}
 
 void controller_config_default(struct controller_config *cfg);
 /* 0, or -EINVAL for a bad @cfg or @cal (see calibration_validate()). */

@@ -382,10 +382,10 @@ static bool clipped(const struct estimator *e, int16_t v)
  * it is the window mean (a variance), which needs no estimate but leaves
  * up to 1/(pi cycles) of the vibration in the mean on short windows.
  */
-static double window_power(const struct estimator *e, bool use_dc,
-			   bool *ret_clipped)
+static double window_power_over(const struct estimator *e, uint64_t len,
+				bool use_dc, bool *ret_clipped)
 {
-	uint64_t n = e->samples, len = n < e->window ? n : e->window;
+	uint64_t n = e->samples;
 	const struct estimator_prefix *now = prefix_at(e, n);
 	const struct estimator_prefix *from = prefix_at(e, n - len);
 	double sx = (double)(int64_t)(now->sum_x - from->sum_x);
@@ -404,6 +404,27 @@ static double window_power(const struct estimator *e, bool use_dc,
 	power = sq - 2.0 * (dx * sx + dy * sy) +
 		(double)len * (dx * dx + dy * dy);
 	return power > 0.0 ? power / (double)len : 0.0;
+}
+
+static double window_power(const struct estimator *e, bool use_dc,
+			   bool *ret_clipped)
+{
+	uint64_t n = e->samples;
+
+	return window_power_over(e, n < e->window ? n : e->window, use_dc,
+				 ret_clipped);
+}
+
+/* The last quarter window, at least 8 samples: a stopped rotor shows here
+ * long before it has filled the whole window.
+ */
+static double fast_power(const struct estimator *e, bool use_dc)
+{
+	uint64_t len = e->window / 4 < 8 ? 8 : e->window / 4;
+
+	if (len > e->samples)
+		len = e->samples;
+	return window_power_over(e, len, use_dc, NULL);
 }
 
 static double min_amplitude_lsb(const struct estimator *e)
@@ -592,6 +613,8 @@ void estimator_read(const struct estimator *e, struct estimate *ret)
 		.freq_hz = fabs(regression_slope_rev(&r)) *
 			   e->cfg.sample_rate_hz,
 		.amplitude_ms2 = amp,
+		.amplitude_fast_ms2 = sqrt(fast_power(e, !warm)) *
+				      e->amp_ms2_per_lsb,
 		.phase_noise_mrad = noise_rad * 1000.0,
 		.freq_stderr_hz = stderr_hz,
 		.flags = flags,

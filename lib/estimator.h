@@ -87,6 +87,8 @@ enum estimate_flag {
 /**
  * struct estimate - one reading of the estimator
  * @freq_hz: vibration frequency, positive whichever way the rotor turns
+ * @amplitude_fast_ms2: amplitude_ms2 over the last quarter of the window
+ *	(at least 8 samples): noisier, but quick to see a rotor stop
  * @amplitude_ms2: RMS magnitude of the x/y vibration vector, m/s^2 (a
  *	rotating vector of constant magnitude A reads A, each axis A/sqrt 2)
  * @phase_noise_mrad: RMS residual of the phase regression
@@ -98,6 +100,7 @@ enum estimate_flag {
 struct estimate {
 	double freq_hz;
 	double amplitude_ms2;
+	double amplitude_fast_ms2;	/* the same over the last quarter window */
 	double phase_noise_mrad;
 	double freq_stderr_hz;
 	uint32_t flags;

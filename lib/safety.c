@@ -102,7 +102,11 @@ void safety_limits_default(struct safety_limits *l)
 		.max_session_ms = 60u * 60u * 1000u,
 		.sensor_loss_ms = 100u,
 		.warmup_ms = 500u,
-		.stall_ms = 100u,
+		/* the controller has already debounced its stall flag for
+		 * 30 ms on a 16 ms window: 20 more keeps stall-to-off
+		 * under 100 ms
+		 */
+		.stall_ms = 20u,
 		.overspeed_grace_ms = 250u,
 		.lost_contact_pause = true,
 	};

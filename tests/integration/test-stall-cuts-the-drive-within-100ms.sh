@@ -1,6 +1,5 @@
 # A blocked rotor: the drive is off within 100 ms, and stays off.
 . "$(dirname "$0")/lib.sh"
-conf "[Safety]" "StallMSec=50" "SensorLossMSec=50"
 start_daemon
 start_at 45
 t0=$(ctl_t stall 1)

@@ -46,7 +46,8 @@ static struct controller_output step(struct controller *c, double f,
 				     double amp, bool valid)
 {
 	struct controller_input in = {
-		.dt_s = DT, .freq_hz = f, .amplitude_ms2 = amp, .valid = valid,
+		.dt_s = DT, .freq_hz = f, .amplitude_ms2 = amp,
+		.amplitude_fast_ms2 = amp, .valid = valid,
 	};
 	struct controller_output out;
 
@@ -365,12 +366,70 @@ static void test_stall_is_detected_when_drive_gives_no_motion(void **state)
 	for (i = 0; i < 200; i++)
 		out = step(&c, 45, 15, true);
 	assert_false(out.stalled);
-	for (i = 0; i < 39; i++)
+	for (i = 0; i < 29; i++)
 		out = step(&c, 0, 0, false);
 	assert_false(out.stalled);
 	for (i = 0; i < 2; i++)
 		out = step(&c, 0, 0, false);
 	assert_true(out.stalled);
+}
+
+static void test_warm_up_after_start_is_not_a_stall(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 0);
+	/* the estimator has nothing valid yet: no stall before the grace */
+	for (i = 0; i < 300; i++)
+		out = step(&c, 0, 0, false);
+	assert_false(out.stalled);
+	for (i = 0; i < 100; i++)
+		out = step(&c, 30, 8, true);
+	assert_false(out.stalled);
+}
+
+static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 0);
+	for (i = 0; i < 500; i++)
+		out = step(&c, 0, 0, false);
+	assert_false(out.stalled);
+	for (i = 0; i < 31; i++)
+		out = step(&c, 0, 0, false);
+	assert_true(out.stalled);
+}
+
+static void test_firm_press_is_not_a_stall(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	double free_air;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 20);
+	controller_start(&c, 20);
+	free_air = calibration_amplitude_at(&c.cal, 20);
+	/* pressed hard and drooped to 14 Hz: amplitude well below free air,
+	 * drive high, but the rotor turns
+	 */
+	for (i = 0; i < 1000; i++)
+		out = step(&c, 14, free_air * 0.35 * 0.49, true);
+	assert_true(out.duty > 0.3);
+	assert_false(out.stalled);
 }
 
 /* The point of the product: 45 Hz held while the pad is pressed harder. */
@@ -440,6 +499,9 @@ int main(void)
 		cmocka_unit_test(test_implausible_speed_leap_is_not_followed),
 		cmocka_unit_test(test_contact_follows_amplitude_with_hysteresis),
 		cmocka_unit_test(test_stall_is_detected_when_drive_gives_no_motion),
+		cmocka_unit_test(test_warm_up_after_start_is_not_a_stall),
+		cmocka_unit_test(test_rotor_blocked_from_start_stalls_after_the_grace),
+		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
 	};
 

@@ -519,13 +519,13 @@ static void test_stall_stops_after_stall_ms(void **state)
 	(void)state;
 	monitor_new(&m, &l);
 	drive_ok_until(&m, 0, SEC, 10 * MS);
-	for (uint64_t t = SEC + MS; t < SEC + 100 * MS; t += MS) {
+	for (uint64_t t = SEC + MS; t < SEC + (1 + l.stall_ms) * MS; t += MS) {
 		in = driving_ok(t);
 		in.stall_detected = true;
 		v = eval(&m, in);
 		assert_int_equal(v.action, SAFETY_OK);
 	}
-	in = driving_ok(SEC + 101 * MS);
+	in = driving_ok(SEC + (2 + l.stall_ms) * MS);
 	in.stall_detected = true;
 	v = eval(&m, in);
 	assert_int_equal(v.action, SAFETY_STOP);
@@ -540,9 +540,10 @@ static void test_short_stall_blips_do_not_stop(void **state)
 
 	(void)state;
 	monitor_new(&m, &l);
-	for (uint64_t t = 0; t < 5 * SEC; t += 10 * MS) {
+	for (uint64_t t = 0; t < 5 * SEC; t += MS) {
 		in = driving_ok(t);
-		in.stall_detected = (t / (10 * MS)) % 5 != 0; /* 40 ms runs */
+		/* runs one millisecond shorter than stall_ms */
+		in.stall_detected = t / MS % (l.stall_ms + 1) != 0;
 		assert_int_equal(eval(&m, in).action, SAFETY_OK);
 	}
 }
