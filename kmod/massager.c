@@ -58,6 +58,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
+#include <linux/pm.h>
 #include <linux/poll.h>
 #include <linux/property.h>
 #include <linux/pwm.h>
@@ -1174,6 +1175,28 @@ static void massager_shutdown(struct platform_device *pdev)
 	mutex_unlock(&m->lock);
 }
 
+/*
+ * System sleep: no heartbeat can come while userspace is frozen, but the
+ * watchdog's clock (CLOCK_MONOTONIC) stops too, so the timer alone would
+ * let the motor run on after resume. Suspend counts as a missed heartbeat:
+ * the motor stops and the trip is counted and announced like any other.
+ */
+static int massager_suspend(struct device *dev)
+{
+	struct massager *m = dev_get_drvdata(dev);
+
+	massager_lock_settled(m);
+	if (!m->dead && m->enabled) {
+		hrtimer_cancel(&m->watchdog);
+		set_bit(MASSAGER_WATCHDOG_FIRED, &m->flags);
+		massager_watchdog_settle(m);
+	}
+	mutex_unlock(&m->lock);
+	return 0;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(massager_pm_ops, massager_suspend, NULL);
+
 static const struct of_device_id massager_of_match[] = {
 	{ .compatible = "massaged,erm-massager" },
 	{ }
@@ -1193,6 +1216,7 @@ static struct platform_driver massager_driver = {
 	.driver = {
 		.name = "massager",
 		.of_match_table = massager_of_match,
+		.pm = pm_sleep_ptr(&massager_pm_ops),
 	},
 };
 module_platform_driver(massager_driver);

@@ -7,7 +7,8 @@
  * info and sysfs agree, monitors cannot drive, events reach monitors with
  * contiguous sequence numbers, queue overflow is counted, the watchdog
  * timeout reverts on release, a drive after a trip restarts the motor,
- * poll() says HUP after unbind, the max_duty module parameter, and the
+ * poll() says HUP after unbind, suspend stops the motor, the max_duty
+ * module parameter, and the
  * cost of a drive ioctl. Prints TAP and "# key=value" figures.
  */
 #include <errno.h>
@@ -272,6 +273,60 @@ static void test_unbind_poll(void)
 	       "revents=%#x", p.revents);
 }
 
+/* Suspend with the motor on: it must come back off. */
+static void test_suspend(void)
+{
+	struct massager_state before, after;
+	struct massager_event ev = { 0 };
+	long long t_drive, dt_ms = -1;
+	int fd, mon, r;
+
+	mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	set_watchdog(fd, MASSAGER_WATCHDOG_MAX_MS);
+	t_drive = now_ns();
+	drive(fd, 300);
+	get_state(fd, &before);
+	/*
+	 * QEMU does not wake from suspend-to-idle on an RTC alarm, so use
+	 * the PM core's test mode: it freezes userspace and runs every
+	 * device's suspend and resume callbacks, then resumes after 5 s
+	 * without sleeping. That is the driver's part of a real suspend.
+	 */
+	r = run("echo devices > /sys/power/pm_test && "
+		"echo freeze > /sys/power/state; "
+		"s=$?; echo none > /sys/power/pm_test; exit $s");
+	get_state(fd, &after);
+	drive(fd, 0);
+	close(fd);
+	/*
+	 * The PM test mode does not stop CLOCK_MONOTONIC, so the 1 s watchdog
+	 * would trip by itself during its 5 s wait: the trip must come from
+	 * the suspend callback, well before the timeout.
+	 */
+	while (read(mon, &ev, sizeof(ev)) == sizeof(ev))
+		if (ev.type == MASSAGER_EVENT_WATCHDOG_TRIP) {
+			dt_ms = (long long)(ev.timestamp_ns - t_drive) / 1000000;
+			break;
+		}
+	close(mon);
+	printf("# suspend_trip_after_drive_ms=%lld\n", dt_ms);
+	if (r) {
+		n_test++;
+		printf("ok %d - suspend stops the motor # SKIP no /sys/power/pm_test\n",
+		       n_test);
+		return;
+	}
+	result(before.enabled && !after.enabled && dt_ms >= 0 &&
+	       dt_ms < MASSAGER_WATCHDOG_MAX_MS / 2 &&
+	       after.watchdog_trips == before.watchdog_trips + 1 &&
+	       after.stop_reason == MASSAGER_STOP_WATCHDOG,
+	       "suspend counts as a missed heartbeat: motor off after resume",
+	       "enabled %u->%u trips %u->%u reason %u trip after %lld ms",
+	       before.enabled, after.enabled, before.watchdog_trips,
+	       after.watchdog_trips, after.stop_reason, dt_ms);
+}
+
 static void test_max_duty(const char *moddir)
 {
 	struct massager_info info = { 0 };
@@ -310,12 +365,13 @@ int main(int argc, char **argv)
 {
 	const char *moddir = argc > 1 ? argv[1] : "/lib/modules/massaged";
 
-	printf("1..9\n");
+	printf("1..10\n");
 	test_info_and_sysfs();
 	test_monitor_cannot_drive();
 	test_events_and_overflow();
 	bench_drive();
 	test_unbind_poll();
+	test_suspend();
 	test_max_duty(moddir);
 	printf("# passed=%d failed=%d\n", n_test - failed, failed);
 	return failed ? 1 : 0;

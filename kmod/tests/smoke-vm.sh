@@ -57,7 +57,7 @@ EOF
 	chmod +x "$root/init"
 	{ cat "$base"; (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1; } >"$out/$ver/initramfs.gz"
 	echo "== $ver"
-	timeout --foreground -k 5 300 qemu-system-x86_64 \
+	timeout --foreground -k 5 "${SMOKE_TIMEOUT:-300}" qemu-system-x86_64 \
 		-machine pc -accel tcg,thread=single -m 512 -smp 2 -nographic \
 		-no-reboot -kernel "$vmlinuz" -initrd "$out/$ver/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=4 oops=panic" \
