@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -569,6 +570,12 @@ int manager_new(Manager **ret, const struct massaged_config *cfg,
 	snprintf(m->state_dir, sizeof(m->state_dir), "%s",
 		 dir && *dir ? dir : CALIBRATION_STORE_DEFAULT_DIR);
 	strtok(m->state_dir, ":");
+	/* Under systemd StateDirectory= made it; started by hand, we do, so
+	 * that the calibration and the crash marker have a home.
+	 */
+	if (mkdir(m->state_dir, 0750) < 0 && errno != EEXIST)
+		log_warning_errno(-errno, "Cannot create state directory %s: %m",
+				  m->state_dir);
 
 	r = safety_monitor_init(&m->safety, &cfg->limits);
 	if (r < 0) {
