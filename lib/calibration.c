@@ -187,7 +187,7 @@ int calibration_run_step(struct calibration_run *run, double dt_s,
 	if (run->phase == CALIBRATION_DONE)
 		return 1;
 	if (run->phase == CALIBRATION_FAILED)
-		return -EIO;
+		return run->error;
 	if (!(dt_s >= 0) || dt_s > 1)
 		dt_s = 0;
 
@@ -236,13 +236,13 @@ int calibration_run_step(struct calibration_run *run, double dt_s,
 		*ret_duty = calibration_step_duty(run);
 		return 0;
 	}
-	if (pt->freq_hz <= 0) {
+	if (pt->freq_hz <= 0)
+		run->error = -EIO;
+	else if (calibration_validate(&run->result) < 0)
+		run->error = -ERANGE;
+	if (run->error < 0) {
 		run->phase = CALIBRATION_FAILED;
-		return -EIO;
-	}
-	if (calibration_validate(&run->result) < 0) {
-		run->phase = CALIBRATION_FAILED;
-		return -ERANGE;
+		return run->error;
 	}
 	run->result.tau_s = run->n_tau ? run->tau_sum_s / run->n_tau : 0;
 	run->phase = CALIBRATION_DONE;

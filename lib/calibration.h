@@ -66,6 +66,7 @@ enum calibration_phase {
 struct calibration_run {
 	struct calibration_config cfg;
 	enum calibration_phase phase;
+	int error;		/* why it failed, once CALIBRATION_FAILED */
 	unsigned int step;
 	double t_s;
 	double sum_freq, sum_amp;

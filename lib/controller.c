@@ -73,7 +73,9 @@ void controller_start(struct controller *c, double from_hz)
 	c->reference_hz = isfinite(from_hz) && from_hz > 0 ? from_hz : 0;
 	if (c->reference_hz > c->target_hz)
 		c->reference_hz = c->target_hz;
-	/* resume from the present drive so that a restart is bumpless */
+	/* the drive goes on from where it is (slew-limited), so a restart
+	 * during a soft stop is bumpless; the integral starts afresh
+	 */
 	c->integral = 0;
 	c->stalled = false;
 	c->stall_timer_s = 0;

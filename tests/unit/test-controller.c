@@ -140,6 +140,27 @@ static void test_calibration_fails_with_a_dead_sensor(void **state)
 	free(s);
 }
 
+static void test_failed_calibration_keeps_its_reason(void **state)
+{
+	struct calibration_config cfg;
+	struct calibration_run run;
+	double duty;
+	int r, i = 0;
+
+	(void)state;
+	calibration_config_default(&cfg);
+	assert_int_equal(calibration_run_init(&run, &cfg), 0);
+	/* a motor that turns slower the harder it is driven */
+	do
+		r = calibration_run_step(&run, 0.001, 60 - i++ * 0.005, 10,
+					 true, &duty);
+	while (r == 0);
+	assert_int_equal(r, -ERANGE);
+	assert_int_equal(calibration_run_step(&run, 0.001, 40, 10, true,
+					      &duty), -ERANGE);
+	assert_float_equal(duty, 0, 0);
+}
+
 static void test_controller_rejects_bad_config(void **state)
 {
 	struct controller_config cfg;
@@ -487,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_calibration_run_rejects_bad_config),
 		cmocka_unit_test(test_calibration_measures_a_monotone_curve_on_the_plant),
 		cmocka_unit_test(test_calibration_fails_with_a_dead_sensor),
+		cmocka_unit_test(test_failed_calibration_keeps_its_reason),
 		cmocka_unit_test(test_controller_rejects_bad_config),
 		cmocka_unit_test(test_target_beyond_the_motor_is_refused),
 		cmocka_unit_test(test_idle_controller_drives_nothing),
