@@ -55,6 +55,17 @@ static struct controller_output step(struct controller *c, double f,
 	return out;
 }
 
+/* @n control periods with the same reading; the last output */
+static struct controller_output steps(struct controller *c, int n, double f,
+				      double amp, bool valid)
+{
+	struct controller_output out = { 0 };
+
+	while (n-- > 0)
+		out = step(c, f, amp, valid);
+	return out;
+}
+
 static void test_calibration_rejects_bad_curves(void **state)
 {
 	struct calibration cal;
@@ -235,8 +246,7 @@ static void test_soft_stop_reaches_zero_drive_within_its_ramp(void **state)
 	new_controller(&c);
 	controller_set_target(&c, 70);
 	controller_start(&c, 70);
-	for (i = 0; i < 500; i++)
-		out = step(&c, 60, 20, true);
+	out = steps(&c, 500, 60, 20, true);
 	assert_float_equal(out.duty, 1.0, 1e-9);
 	controller_stop(&c);
 	for (i = 0; i < 300; i++) {	/* soft_stop_s = 0.3 s */
@@ -252,14 +262,12 @@ static void test_soft_stop_reaches_zero_drive_within_its_ramp(void **state)
 static void test_halt_cuts_drive_at_once(void **state)
 {
 	struct controller c;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 45);
-	for (i = 0; i < 100; i++)
-		step(&c, 45, 15, true);
+	steps(&c, 100, 45, 15, true);
 	controller_halt(&c);
 	assert_float_equal(step(&c, 45, 15, true).duty, 0, 0);
 }
@@ -268,20 +276,17 @@ static void test_integrator_does_not_wind_up_in_saturation(void **state)
 {
 	struct controller_output out;
 	struct controller c;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 60);
 	controller_start(&c, 60);
 	/* held back far below target for 5 s: drive pinned at the ceiling */
-	for (i = 0; i < 5000; i++)
-		out = step(&c, 30, 10, true);
+	out = steps(&c, 5000, 30, 10, true);
 	assert_true(out.saturated);
 	assert_float_equal(out.duty, 1.0, 1e-9);
 	/* released: overshoot must pull the drive down within 50 ms */
-	for (i = 0; i < 50; i++)
-		out = step(&c, 62, 20, true);
+	out = steps(&c, 50, 62, 20, true);
 	assert_true(out.duty < 1.0);
 }
 
@@ -308,17 +313,14 @@ static void test_invalid_estimate_freezes_the_integrator(void **state)
 {
 	struct controller c;
 	double integral;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 45);
-	for (i = 0; i < 100; i++)
-		step(&c, 44, 15, true);
+	steps(&c, 100, 44, 15, true);
 	integral = c.integral;
-	for (i = 0; i < 100; i++)
-		step(&c, 0, 0, false);
+	steps(&c, 100, 0, 0, false);
 	assert_float_equal(c.integral, integral, 0);
 }
 
@@ -351,26 +353,20 @@ static void test_contact_follows_amplitude_with_hysteresis(void **state)
 	struct controller_output out;
 	struct controller c;
 	double free_air;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	free_air = calibration_amplitude_at(&c.cal, 45);
-	for (i = 0; i < 100; i++)
-		out = step(&c, 45, free_air, true);
+	out = steps(&c, 100, 45, free_air, true);
 	assert_false(out.in_contact);
-	for (i = 0; i < 29; i++)
-		out = step(&c, 45, 0.7 * free_air, true);
+	out = steps(&c, 29, 45, 0.7 * free_air, true);
 	assert_false(out.in_contact);	/* must hold 30 ms */
-	for (i = 0; i < 2; i++)
-		out = step(&c, 45, 0.7 * free_air, true);
+	out = steps(&c, 2, 45, 0.7 * free_air, true);
 	assert_true(out.in_contact);
 	/* between the two thresholds nothing changes */
-	for (i = 0; i < 100; i++)
-		out = step(&c, 45, 0.88 * free_air, true);
+	out = steps(&c, 100, 45, 0.88 * free_air, true);
 	assert_true(out.in_contact);
-	for (i = 0; i < 31; i++)
-		out = step(&c, 45, 0.98 * free_air, true);
+	out = steps(&c, 31, 45, 0.98 * free_air, true);
 	assert_false(out.in_contact);
 }
 
@@ -378,20 +374,16 @@ static void test_stall_is_detected_when_drive_gives_no_motion(void **state)
 {
 	struct controller_output out;
 	struct controller c;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 45);
-	for (i = 0; i < 200; i++)
-		out = step(&c, 45, 15, true);
+	out = steps(&c, 200, 45, 15, true);
 	assert_false(out.stalled);
-	for (i = 0; i < 29; i++)
-		out = step(&c, 0, 0, false);
+	out = steps(&c, 29, 0, 0, false);
 	assert_false(out.stalled);
-	for (i = 0; i < 2; i++)
-		out = step(&c, 0, 0, false);
+	out = steps(&c, 2, 0, 0, false);
 	assert_true(out.stalled);
 }
 
@@ -399,18 +391,15 @@ static void test_warm_up_after_start_is_not_a_stall(void **state)
 {
 	struct controller_output out;
 	struct controller c;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 0);
 	/* the estimator has nothing valid yet: no stall before the grace */
-	for (i = 0; i < 300; i++)
-		out = step(&c, 0, 0, false);
+	out = steps(&c, 300, 0, 0, false);
 	assert_false(out.stalled);
-	for (i = 0; i < 100; i++)
-		out = step(&c, 30, 8, true);
+	out = steps(&c, 100, 30, 8, true);
 	assert_false(out.stalled);
 }
 
@@ -418,17 +407,14 @@ static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
 {
 	struct controller_output out;
 	struct controller c;
-	int i;
 
 	(void)state;
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 0);
-	for (i = 0; i < 500; i++)
-		out = step(&c, 0, 0, false);
+	out = steps(&c, 500, 0, 0, false);
 	assert_false(out.stalled);
-	for (i = 0; i < 31; i++)
-		out = step(&c, 0, 0, false);
+	out = steps(&c, 31, 0, 0, false);
 	assert_true(out.stalled);
 }
 
@@ -437,7 +423,6 @@ static void test_firm_press_is_not_a_stall(void **state)
 	struct controller_output out;
 	struct controller c;
 	double free_air;
-	int i;
 
 	(void)state;
 	new_controller(&c);
@@ -447,8 +432,7 @@ static void test_firm_press_is_not_a_stall(void **state)
 	/* pressed hard and drooped to 14 Hz: amplitude well below free air,
 	 * drive high, but the rotor turns
 	 */
-	for (i = 0; i < 1000; i++)
-		out = step(&c, 14, free_air * 0.35 * 0.49, true);
+	out = steps(&c, 1000, 14, free_air * 0.35 * 0.49, true);
 	assert_true(out.duty > 0.3);
 	assert_false(out.stalled);
 }
