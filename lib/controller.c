@@ -21,7 +21,7 @@ void controller_config_default(struct controller_config *cfg)
 		.contact_s = 0.03,
 		.stall_duty = 0.3,
 		.stall_ratio = 0.1,
-		.stall_s = 0.03,
+		.stall_s = 0.02,
 		.stall_grace_s = 0.5,
 		.motor_tau_s = 0.05,
 	};

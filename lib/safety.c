@@ -103,10 +103,10 @@ void safety_limits_default(struct safety_limits *l)
 		.sensor_loss_ms = 100u,
 		.warmup_ms = 500u,
 		/* the controller has already debounced its stall flag for
-		 * 30 ms on a 16 ms window: 20 more keeps stall-to-off
-		 * under 100 ms
+		 * 20 ms on an 18-sample window: 10 more keeps stall-to-off
+		 * well under 100 ms even on a loaded machine
 		 */
-		.stall_ms = 20u,
+		.stall_ms = 10u,
 		.overspeed_grace_ms = 250u,
 		.lost_contact_pause = true,
 	};

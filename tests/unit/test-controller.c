@@ -381,7 +381,7 @@ static void test_stall_is_detected_when_drive_gives_no_motion(void **state)
 	controller_start(&c, 45);
 	out = steps(&c, 200, 45, 15, true);
 	assert_false(out.stalled);
-	out = steps(&c, 29, 0, 0, false);
+	out = steps(&c, 19, 0, 0, false);
 	assert_false(out.stalled);
 	out = steps(&c, 2, 0, 0, false);
 	assert_true(out.stalled);
@@ -414,7 +414,7 @@ static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
 	controller_start(&c, 0);
 	out = steps(&c, 500, 0, 0, false);
 	assert_false(out.stalled);
-	out = steps(&c, 31, 0, 0, false);
+	out = steps(&c, 21, 0, 0, false);
 	assert_true(out.stalled);
 }
 
