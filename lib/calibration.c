@@ -97,6 +97,13 @@ double calibration_amplitude_at(const struct calibration *cal, double freq_hz)
 	return last->amplitude_ms2 * pow(freq_hz / last->freq_hz, 2);
 }
 
+double calibration_min_freq_hz(const struct calibration *cal)
+{
+	unsigned int i = calibration_first_spinning(cal);
+
+	return i < cal->n_points ? cal->pt[i].freq_hz : 0;
+}
+
 double calibration_max_freq_hz(const struct calibration *cal)
 {
 	return cal->n_points ? cal->pt[cal->n_points - 1].freq_hz : 0;

@@ -45,6 +45,8 @@ double calibration_duty_for(const struct calibration *cal, double freq_hz);
 double calibration_freq_at(const struct calibration *cal, double duty);
 /* Free-air RMS amplitude expected at @freq_hz (m e w^2 beyond the curve). */
 double calibration_amplitude_at(const struct calibration *cal, double freq_hz);
+/* Lowest frequency at which the motor turned, 0 if none. */
+double calibration_min_freq_hz(const struct calibration *cal);
 /* Highest frequency the curve reaches. */
 double calibration_max_freq_hz(const struct calibration *cal);
 

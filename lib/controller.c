@@ -81,6 +81,7 @@ void controller_start(struct controller *c, double from_hz)
 	c->stall_timer_s = 0;
 	c->run_s = 0;
 	c->seen_valid = false;
+	c->last_valid_hz = 0;
 }
 
 void controller_stop(struct controller *c)
@@ -128,9 +129,11 @@ static void controller_judge_contact(struct controller *c,
 
 /*
  * Drive without motion: the rotor is blocked or the head is jammed. The
- * short-window amplitude is compared with what the reference frequency
- * gives in free air; pressing the head lowers it to ~0.35 of that at most,
- * a stopped rotor to the noise floor. While the estimator warms up after a
+ * short-window amplitude is compared with what the rotor's last measured
+ * speed (within the curve's lowest spinning point and the reference) gives
+ * in free air: pressing the head lowers it to ~0.35 of that, a stopped
+ * rotor to the noise floor. Judging against the reference instead would
+ * call a loaded soft start, where the rotor lags its ramp, a stall. While the estimator warms up after a
  * start there is no amplitude to judge, so a stall is only judged once an
  * estimate has been valid or the start grace has passed: a rotor blocked
  * from the start is caught at the end of the grace.
@@ -138,17 +141,21 @@ static void controller_judge_contact(struct controller *c,
 static void controller_judge_stall(struct controller *c,
 				   const struct controller_input *in)
 {
-	double expected;
+	double expected, judge_hz;
 	bool still;
 
-	if (in->valid)
+	if (in->valid) {
 		c->seen_valid = true;
+		c->last_valid_hz = in->freq_hz;
+	}
 	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty ||
 	    (!c->seen_valid && c->run_s < c->cfg.stall_grace_s)) {
 		c->stall_timer_s = 0;
 		return;
 	}
-	expected = calibration_amplitude_at(&c->cal, c->reference_hz);
+	judge_hz = fmin(fmax(c->last_valid_hz, calibration_min_freq_hz(&c->cal)),
+			c->reference_hz);
+	expected = calibration_amplitude_at(&c->cal, judge_hz);
 	still = !(in->amplitude_fast_ms2 >= c->cfg.stall_ratio * expected);
 	c->stall_timer_s = still ? c->stall_timer_s + in->dt_s : 0;
 	if (c->stall_timer_s >= c->cfg.stall_s)

@@ -67,6 +67,7 @@ struct controller {
 	double target_hz, reference_hz;
 	double integral, duty;
 	double measured_hz;	/* the estimate after the plausibility gate */
+	double last_valid_hz;	/* the last valid estimate since start */
 	bool in_contact, stalled;
 	double contact_timer_s, stall_timer_s;
 	double run_s;		/* since controller_start() */

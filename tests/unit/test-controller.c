@@ -418,6 +418,32 @@ static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
 	assert_true(out.stalled);
 }
 
+static void test_loaded_soft_start_lagging_its_ramp_is_not_a_stall(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+	double f = 0;
+	int i;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 0);
+	/* pressed on a body: the rotor follows the ramp at a third of its
+	 * pace, with a third of the free-air amplitude for its speed
+	 */
+	for (i = 0; i < 700; i++) {
+		double amp = calibration_amplitude_at(&c.cal, f) * 0.35;
+
+		out = step(&c, f, amp, f > 5);
+		f = fmin(45, out.reference_hz / 3);
+	}
+	assert_false(out.stalled);
+	/* and when that rotor stops, it is a stall */
+	out = steps(&c, 21, 0, 0, false);
+	assert_true(out.stalled);
+}
+
 static void test_firm_press_is_not_a_stall(void **state)
 {
 	struct controller_output out;
@@ -507,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_stall_is_detected_when_drive_gives_no_motion),
 		cmocka_unit_test(test_warm_up_after_start_is_not_a_stall),
 		cmocka_unit_test(test_rotor_blocked_from_start_stalls_after_the_grace),
+		cmocka_unit_test(test_loaded_soft_start_lagging_its_ramp_is_not_a_stall),
 		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
 	};
