@@ -15,6 +15,7 @@
 #include "log.h"
 #include "massaged-conf.h"
 #include "massaged-manager.h"
+#include "test-hooks.h"
 
 #ifndef MASSAGED_VERSION
 #define MASSAGED_VERSION "0.1"
@@ -198,6 +199,8 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
+	if (test_hooks_install() < 0)
+		return EXIT_FAILURE;
 	r = manager_new(&m, &cfg, &c.opts);
 	if (r < 0)
 		return EXIT_FAILURE;
