@@ -85,6 +85,7 @@ clean:
 	-$(MAKE) -C kmod clean
 
 include daemon/daemon.mk
+include bench/bench.mk
 include tests/fuzz/fuzz.mk
 
 -include $(shell find $(O) -name "*.d" 2>/dev/null)
