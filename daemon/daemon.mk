@@ -3,7 +3,7 @@
 # benchmark. Included from the top-level Makefile; uses its $(O), $(CC),
 # $(CFLAGS), $(LDFLAGS), $(LDLIBS) and its $(O)/%.o: %.c rule.
 
-DAEMON_PKGS := libsystemd libudev libgpiod
+DAEMON_PKGS := libsystemd libudev libgpiod sqlite3
 DAEMON_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
 DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
 DAEMON_SRC := $(wildcard daemon/*.c)
