@@ -85,6 +85,7 @@ clean:
 	-$(MAKE) -C kmod clean
 
 include daemon/daemon.mk
+include massagectl/massagectl.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
 
