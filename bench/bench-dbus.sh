@@ -9,10 +9,12 @@
 # 1 kHz, in contact at 3 N as bench-latency runs it) connected to it
 # through DBUS_SYSTEM_BUS_ADDRESS. bench-dbus then starts a manual session
 # at 45 Hz over D-Bus and measures (see bench/bench-dbus.c):
-#   - Get and SetIntensity round trips, massaged against the echo service,
-#     interleaved call by call;
-#   - the control loop's wake-up latency p99 with no bus traffic and under
-#     a flood of Get and SetIntensity calls, alternately, 3 x 5 s each.
+#   - Get and SetIntensity round trips, massaged against the echo service
+#     (and a second echo service, the noise floor), interleaved call by
+#     call;
+#   - the control loop's wake-up latency p99 with the bus quiet, with the
+#     CPUs kept busy without the bus, and under a flood of Get and
+#     SetIntensity calls, in turn, 3 x 5 s each.
 # Nothing is pinned to a CPU: the flood, the echo service, dbus-daemon and
 # the daemon's own threads share both CPUs with the control thread, as
 # they would on a station where nobody set affinities.
@@ -37,7 +39,7 @@ PID=
 cleanup() {
 	[ -z "$PID" ] || kill -TERM "$PID" 2>/dev/null || true
 	[ -z "$PID" ] || wait "$PID" 2>/dev/null || true
-	[ -z "$ECHO_PID" ] || kill -TERM "$ECHO_PID" 2>/dev/null || true
+	[ -z "$ECHO_PID" ] || kill -TERM $ECHO_PID 2>/dev/null || true
 	[ -z "$BUS" ] || kill -TERM "$BUS" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$T"
@@ -85,12 +87,16 @@ done
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
 export DBUS_SYSTEM_BUS_ADDRESS
 
+# Two echo services: the baseline, and a second one whose ratio to the
+# first shows what two identical services differ by on this machine.
 "$ECHO" >"$T/echo.log" 2>&1 &
 ECHO_PID=$!
+"$ECHO" org.massaged.BenchEcho2 >"$T/echo2.log" 2>&1 &
+ECHO_PID="$ECHO_PID $!"
 i=0
-until grep -q '^ready' "$T/echo.log"; do
+until grep -q '^ready' "$T/echo.log" && grep -q '^ready' "$T/echo2.log"; do
 	i=$((i + 1))
-	[ $i -lt 100 ] || { cat "$T/echo.log" >&2; die "dbus-echo-service did not start"; }
+	[ $i -lt 100 ] || { cat "$T/echo.log" "$T/echo2.log" >&2; die "dbus-echo-service did not start"; }
 	sleep 0.05
 done
 
@@ -110,7 +116,8 @@ done
 
 echo "bus: private $(dbus-daemon --version | head -n 1), $DBUS_SYSTEM_BUS_ADDRESS; $(nproc) CPUs, kernel $(uname -r), nothing pinned"
 rc=0
-"$BENCH" --control-socket "$T/ctl" "$@" || rc=$?
+"$BENCH" --control-socket "$T/ctl" --second-echo org.massaged.BenchEcho2 "$@" ||
+	rc=$?
 if [ $rc -ne 0 ]; then
 	echo "--- massaged log (last 20 lines):" >&2
 	tail -n 20 "$T/log" >&2
