@@ -64,11 +64,15 @@ int parse_timespan_usec(const char *s, uint64_t *ret_usec)
 		/* strtod would take "-", "inf", "nan" and hex: digits only. */
 		if (!isdigit((unsigned char)*s))
 			return -EINVAL;
+		for (unit = s; isdigit((unsigned char)*unit) || *unit == '.';
+		     unit++)
+			;
 		errno = 0;
 		v = strtod(s, &end);
+		if (end != unit)
+			return -EINVAL;
 		if (errno || !isfinite(v))
 			return -ERANGE;
-		unit = end;
 		while (isalpha((unsigned char)*end))
 			end++;
 		n = (size_t)(end - unit);

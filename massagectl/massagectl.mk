@@ -33,4 +33,6 @@ $(O)/tests/unit/test-massagectl-util: $(MASSAGECTL_OBJDIR)/massagectl-util.o
 check-massagectl: $(MASSAGECTL_BIN)
 	MASSAGECTL=$(MASSAGECTL_BIN) sh tests/integration/test-massagectl-refuses-bad-arguments-locally.sh
 
+# tests/integration runs massagectl's own test too.
+check-daemon: $(MASSAGECTL_BIN)
 -include $(MASSAGECTL_OBJ:.o=.d)

@@ -4,8 +4,11 @@
 # to it through its debug control socket (massaged-ctl).
 #
 # Environment: MASSAGED (binary), MASSAGED_CTL (client), MASSAGED_WRAPPER
-# (e.g. "valgrind ..."), set by run.sh.
+# (e.g. "valgrind ..."), set by run.sh; MASSAGECTL (the D-Bus client,
+# default build/massagectl beside the tests).
 set -u
+
+MASSAGECTL=${MASSAGECTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/massagectl}
 
 T=$(mktemp -d /tmp/massaged-test.XXXXXX)
 SOCK=$T/ctl
