@@ -49,6 +49,11 @@ $(O)/libmassage.a: $(LIB_OBJ)
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
+# test-history tests the daemon's SQLite store, not lib/.
+$(O)/tests/unit/test-history: $(O)/tests/unit/test-history.o $(O)/daemon/history.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lsqlite3 $(LDLIBS)
+$(O)/tests/unit/test-history.o: CFLAGS += -D_GNU_SOURCE -Idaemon
+
 $(O)/bench/%: $(O)/bench/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -73,6 +78,7 @@ check: deps
 	+$(MAKE) check-unit-asan
 	+$(MAKE) check-fuzz FUZZ_TIME=30
 	+$(MAKE) check-daemon
+	+$(MAKE) check-units
 	+$(MAKE) check-kmod
 	+$(MAKE) check-vm
 
@@ -86,6 +92,7 @@ clean:
 
 include daemon/daemon.mk
 include massagectl/massagectl.mk
+include mk/install.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
 

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+# mk/install.mk: `make install`, `make deb`, `make check-units`,
+# `make check-dkms`. Included from the top-level Makefile; uses its $(O).
+#
+#   make install DESTDIR=/tmp/root PREFIX=/usr
+#
+# Upstream defaults follow systemd's merged-/usr layout ($(PREFIX)/lib/...).
+# debian/rules passes UNITDIR=/lib/systemd/system and
+# UDEVRULESDIR=/lib/udev/rules.d: bookworm's debhelper (13.11) looks for
+# units only under lib/systemd/system, lintian flags units under /usr/lib
+# there, and the dpkg /usr-merge moratorium keeps packages' files where
+# bookworm's systemd and udev put theirs (pkg-config says /lib/... too).
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DBUSPOLICYDIR ?= $(DATADIR)/dbus-1/system.d
+DBUSSERVICEDIR ?= $(DATADIR)/dbus-1/system-services
+PROGRAMDIR ?= $(DATADIR)/massaged/programs
+INSTALL ?= install
+
+# massagectl arrives with massagectl/massagectl.mk; until then `make
+# install` installs what exists and does not fail.
+MASSAGECTL_TARGET := $(if $(wildcard massagectl/massagectl.mk),massagectl)
+MASSAGECTL_MAN := $(wildcard massagectl/*.1)
+
+.PHONY: install deb check-units check-dkms
+
+install: daemon $(MASSAGECTL_TARGET)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(PROGRAMDIR) $(DESTDIR)$(SYSCONFDIR)/massaged \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVRULESDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DBUSPOLICYDIR) \
+		$(DESTDIR)$(DBUSSERVICEDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(DAEMON_BIN) $(DESTDIR)$(SBINDIR)/massaged
+	$(if $(wildcard $(O)/massagectl),$(INSTALL) -D -m 0755 $(O)/massagectl $(DESTDIR)$(BINDIR)/massagectl)
+	$(INSTALL) -m 0644 programs/*.program $(DESTDIR)$(PROGRAMDIR)/
+	$(INSTALL) -m 0644 daemon/massaged.conf $(DESTDIR)$(SYSCONFDIR)/massaged/massaged.conf
+	$(INSTALL) -m 0644 systemd/massaged.service systemd/massaged-sim.service \
+		$(DESTDIR)$(UNITDIR)/
+	$(INSTALL) -m 0644 udev/60-massager.rules $(DESTDIR)$(UDEVRULESDIR)/
+	$(INSTALL) -m 0644 systemd/sysusers.d/massaged.conf $(DESTDIR)$(SYSUSERSDIR)/massaged.conf
+	$(INSTALL) -m 0644 daemon/org.massaged.Massager1.conf $(DESTDIR)$(DBUSPOLICYDIR)/
+	$(INSTALL) -m 0644 daemon/org.massaged.Massager1.service $(DESTDIR)$(DBUSSERVICEDIR)/
+	$(INSTALL) -m 0644 daemon/massaged.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 docs/massaged.program.5 $(DESTDIR)$(MANDIR)/man5/
+	$(if $(MASSAGECTL_MAN),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 && \
+		$(INSTALL) -m 0644 $(MASSAGECTL_MAN) $(DESTDIR)$(MANDIR)/man1/)
+
+# The Debian packages, built with dpkg-buildpackage from a copy of the
+# tree in build/deb/src, so the work tree stays clean. The copy is the
+# committed HEAD (what others install is what is committed; the work tree
+# may hold someone's half-done files); DEB_FROM=worktree copies the
+# tracked and untracked files of the work tree instead.
+# Output: build/deb/*.deb, build/deb/build.log.
+DEB_FROM ?= head
+DEB_SRC := $(O)/deb/src
+deb:
+	rm -rf $(O)/deb && mkdir -p $(DEB_SRC)
+ifeq ($(DEB_FROM),worktree)
+	git ls-files -co --exclude-standard -z | \
+		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || cp -P --parents "$$f" $(DEB_SRC); done' sh
+else
+	git archive --format=tar HEAD | tar -x -C $(DEB_SRC)
+endif
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j$$(nproc) >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(O)/deb/build.log" >&2; exit 1; }
+	@ls -1 $(O)/deb/*.deb
+
+# The units: systemd-analyze verify (on copies whose ExecStart points at
+# the built binary, so verify finds it) and the offline security score.
+UNIT_MAX_EXPOSURE := 2.5
+check-units: daemon
+	@sh systemd/check-units.sh $(abspath $(DAEMON_BIN)) $(UNIT_MAX_EXPOSURE)
+
+# The DKMS source tree of massager-dkms, built with dkms against an
+# installed kernel's headers (the newest 6.1 one unless DKMS_KERNEL=...).
+check-dkms:
+	@sh debian/check-dkms.sh $(DKMS_KERNEL)
