@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "massaged-manager-private.h"
+#include "massaged-session.h"
 
 #define CONSUMER		"massaged"
 #define DEBOUNCE_NS		(200 * NSEC_PER_MSEC)
@@ -27,23 +28,39 @@ struct handset {
 	uint64_t last_press_ns;
 };
 
+/*
+ * The one button: start, pause, continue.  With a session it confirms the
+ * move to the next site, pauses and resumes; idle with a session ready
+ * in the queue it starts that one; idle without, a manual session at the
+ * configured frequency.  It never resets a fault or an e-stop.
+ */
 static void handset_button_pressed(Manager *m)
 {
+	struct session_info si;
 	const char *why = NULL;
 	int r = 0;
 
-	switch (m->state) {
-	case MANAGER_IDLE:
-		r = manager_start(m, m->config.default_freq_mhz,
-				  m->config.default_intensity_permille, &why);
-		break;
-	case MANAGER_RUNNING:
+	session_get_info(m, &si);
+	if (si.active && si.waiting && !si.paused) {
+		r = session_continue(m, true, NULL, &why);
+	} else if (si.active && si.paused) {
+		r = session_resume(m, &why);
+	} else if (si.active) {
+		r = session_pause(m, &why);
+	} else if (m->state == MANAGER_IDLE && sessions_ready(m)) {
+		r = session_continue(m, true, NULL, &why);
+	} else if (m->state == MANAGER_IDLE) {
+		struct session_options o = { .pain_before = -1,
+					     .outlive_client = true };
+
+		r = session_start_manual(m, m->config.default_freq_mhz,
+					 m->config.default_intensity_permille,
+					 0, &o, NULL, NULL, &why);
+	} else if (m->state == MANAGER_RUNNING) {
 		r = manager_pause(m, &why);
-		break;
-	case MANAGER_PAUSED:
+	} else if (m->state == MANAGER_PAUSED) {
 		r = manager_resume(m, &why);
-		break;
-	default:
+	} else {
 		log_info("Handset button ignored while %s.",
 			 manager_state_to_string(m->state));
 		return;

@@ -9,6 +9,8 @@
 
 #include <limits.h>
 
+#include <systemd/sd-bus.h>
+
 #include "massaged-manager.h"
 
 struct handset;
@@ -76,12 +78,34 @@ struct Manager {
 		manager_fault_cb cb;
 		void *userdata;
 	} fault_cbs[MANAGER_FAULT_CB_MAX];
+
+	/* sessions, queue, plans, history (massaged-session.c) */
+	struct sessions *sessions;
+
+	/* the D-Bus API (massaged-bus.c) */
+	sd_bus *bus;
+	sd_bus_track *owner_track;	/* the client whose session runs */
+	sd_event_source *dirty_source;	/* coalesced PropertiesChanged */
+	sd_event_source *telemetry_emit_timer;
+	struct {
+		double freq_hz, amplitude_ms2;
+		bool contact;
+		uint32_t headroom;
+		uint64_t session_left_usec;
+	} emitted;
+	bool emitted_valid;
+	uint32_t massage_gid;
+	bool have_massage_gid;
 };
 
 /* massaged-manager.c */
 void manager_set_state(Manager *m, enum manager_state s);
 void manager_update_status(Manager *m);
 void manager_halt(Manager *m);
+/* A session's state changed under the Manager (massaged-session.c). */
+void sessions_on_manager_state(Manager *m);
+const char *sessions_programs_path(Manager *m);
+uint64_t plan_next_local(uint64_t now_usec, int minutes);
 void manager_device_lost(Manager *m);
 void manager_notify_fault(Manager *m, enum manager_state s,
 			  enum safety_reason reason, const char *text,

@@ -18,7 +18,9 @@
 
 #include "calibration-store.h"
 #include "log.h"
+#include "massaged-bus.h"
 #include "massaged-manager-private.h"
+#include "massaged-session.h"
 
 /* After SIGTERM the soft stop gets this long before the drive is cut. */
 #define EXIT_RAMP_TIMEOUT_USEC	(2 * USEC_PER_SEC)
@@ -103,6 +105,7 @@ void manager_update_status(Manager *m)
 		sd_notifyf(false, "STATUS=%s", s);
 	}
 	handset_update_leds(m);
+	bus_mark_dirty(m);
 }
 
 void manager_set_state(Manager *m, enum manager_state s)
@@ -225,6 +228,8 @@ static int on_telemetry(sd_event_source *s _unused_, int fd _unused_,
 		any = true;
 		supervisor_process(m, &t);
 	}
+	if (any)
+		sessions_on_telemetry(m);
 	manager_handle_calibration(m);
 	if (any)
 		manager_supervision_arm(m, m->ct && manager_active(m) &&
@@ -595,6 +600,8 @@ Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+	sessions_free(m);
+	bus_free(m);
 	m->ct = control_thread_free(m->ct);
 	handset_close(m);
 	control_socket_close(m);
@@ -698,6 +705,13 @@ int manager_startup(Manager *m)
 		if (r < 0)
 			return r;
 	}
+
+	r = sessions_setup(m);
+	if (r < 0)
+		return r;
+	r = bus_setup(m);
+	if (r < 0)
+		return r;
 
 	r = manager_open_device(m);
 	if (r == -EPERM)
@@ -804,6 +818,13 @@ static void manager_run_command(Manager *m)
 int manager_start(Manager *m, uint32_t target_mhz,
 		  uint32_t intensity_permille, const char **ret_why)
 {
+	return manager_drive(m, target_mhz, intensity_permille, true, ret_why);
+}
+
+int manager_drive(Manager *m, uint32_t target_mhz,
+		  uint32_t intensity_permille, bool new_session,
+		  const char **ret_why)
+{
 	int r;
 
 	r = manager_check_usable(m, ret_why);
@@ -817,7 +838,8 @@ int manager_start(Manager *m, uint32_t target_mhz,
 	r = manager_check_may_start(m, ret_why);
 	if (r < 0)
 		return r;
-	safety_monitor_session_begin(&m->safety);
+	if (new_session)
+		safety_monitor_session_begin(&m->safety);
 	m->target_mhz = target_mhz;
 	m->intensity_permille = intensity_permille;
 	log_info("Start: %.1f Hz, intensity %u permille.", target_mhz / 1000.0,
@@ -890,6 +912,23 @@ int manager_set_target(Manager *m, uint32_t target_mhz, const char **ret_why)
 	if (m->state == MANAGER_RUNNING)
 		control_thread_command(m->ct, CONTROL_CMD_RUN, target_mhz,
 				       m->intensity_permille, false);
+	manager_update_status(m);
+	return 0;
+}
+
+int manager_set_intensity(Manager *m, uint32_t intensity_permille,
+			  const char **ret_why)
+{
+	int r;
+
+	r = manager_check_target(m, m->target_mhz, intensity_permille,
+				 ret_why);
+	if (r < 0)
+		return r;
+	m->intensity_permille = intensity_permille;
+	if (m->state == MANAGER_RUNNING)
+		control_thread_command(m->ct, CONTROL_CMD_RUN, m->target_mhz,
+				       intensity_permille, false);
 	manager_update_status(m);
 	return 0;
 }

@@ -107,11 +107,21 @@ int manager_run(Manager *m);
 
 int manager_start(Manager *m, uint32_t target_mhz,
 		  uint32_t intensity_permille, const char **ret_why);
+/*
+ * manager_start() without beginning a new safety session when
+ * @new_session is false: the next step or repetition of a therapy
+ * session keeps counting towards the session's time limit.
+ */
+int manager_drive(Manager *m, uint32_t target_mhz,
+		  uint32_t intensity_permille, bool new_session,
+		  const char **ret_why);
 int manager_stop(Manager *m, const char **ret_why);
 int manager_pause(Manager *m, const char **ret_why);
 int manager_resume(Manager *m, const char **ret_why);
 int manager_set_target(Manager *m, uint32_t target_mhz,
 		       const char **ret_why);
+int manager_set_intensity(Manager *m, uint32_t intensity_permille,
+			  const char **ret_why);
 /* Clear a latched e-stop (the button must be released) or safety STOP. */
 int manager_reset_estop(Manager *m, const char **ret_why);
 int manager_calibrate(Manager *m, const char **ret_why);

@@ -1,0 +1,1601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * massaged-bus.c - the org.massaged.Massager1 object: vtable, property
+ * getters, method handlers, authorization, and the rate-limited
+ * PropertiesChanged that keeps a slow client from ever slowing the loop
+ *
+ * Everything here runs in the main thread; the control thread never sees
+ * the bus.  Property values are read from the Manager when a client asks
+ * or when a change is emitted, so there is no second copy to go stale.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+
+#include "history.h"
+#include "log.h"
+#include "macro.h"
+#include "massaged-bus.h"
+#include "massaged-manager-private.h"
+#include "massaged-programs.h"
+#include "massaged-session.h"
+
+#define MASSAGE_GROUP "massage"
+
+static void sd_bus_track_unrefp_local(sd_bus_track **t)
+{
+	sd_bus_track_unref(*t);
+}
+
+/* --- state as clients see it ---------------------------------------------- */
+
+static const char *bus_state(Manager *m)
+{
+	struct session_info si;
+
+	session_get_info(m, &si);
+	switch (m->state) {
+	case MANAGER_IDLE:
+	case MANAGER_STOPPING:
+		if (si.active && si.waiting)
+			return "waiting";
+		if (si.active && si.paused)
+			return "paused";
+		if (si.active)
+			return "running";	/* resting between repetitions */
+		if (m->state == MANAGER_STOPPING)
+			return "stopping";
+		return sessions_ready(m) ? "ready" : "idle";
+	case MANAGER_EXITING:
+		return "stopping";
+	default:
+		return manager_state_to_string(m->state);
+	}
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+/*
+ * The session and manager calls say what kind of refusal by errno (see
+ * massaged-session.h); the state tells e-stop from fault for -EPERM.
+ */
+static int bus_refusal(Manager *m, sd_bus_error *error, int r,
+		       const char *why)
+{
+	const char *name;
+
+	switch (r) {
+	case -ENOENT:
+		name = BUS_ERROR("UnknownProgram");
+		break;
+	case -EBADMSG:
+		name = BUS_ERROR("InvalidProgram");
+		break;
+	case -ERANGE:
+		name = BUS_ERROR("OutOfBand");
+		break;
+	case -EBUSY:
+	case -EALREADY:
+	case -ESHUTDOWN:
+		name = BUS_ERROR("Busy");
+		break;
+	case -ENOTCONN:
+		name = BUS_ERROR("NotRunning");
+		break;
+	case -ENODEV:
+		name = BUS_ERROR("NoDevice");
+		break;
+	case -ENODATA:
+		name = BUS_ERROR("NotCalibrated");
+		break;
+	case -ESRCH:
+		name = BUS_ERROR("UnknownSession");
+		break;
+	case -ENXIO:
+		name = BUS_ERROR("UnknownEntry");
+		break;
+	case -EIO:
+		name = BUS_ERROR("HistoryUnavailable");
+		break;
+	case -EPERM:
+		if (m->state == MANAGER_ESTOP) {
+			name = BUS_ERROR("EStopped");
+			break;
+		}
+		if (m->state == MANAGER_FAULT) {
+			name = BUS_ERROR("Fault");
+			break;
+		}
+		/* a step that only the button may confirm, or a thermal
+		 * lockout: the text says which */
+		name = BUS_ERROR("Busy");
+		break;
+	case -EAGAIN:
+		name = BUS_ERROR("Fault");
+		break;
+	default:
+		name = BUS_ERROR("InvalidArgument");
+		break;
+	}
+	return sd_bus_error_set(error, name, why ?: strerror(-r));
+}
+
+static int invalid_argument(sd_bus_error *error, const char *fmt, ...)
+	_printf_(2, 3);
+static int invalid_argument(sd_bus_error *error, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return sd_bus_error_set(error, BUS_ERROR("InvalidArgument"), text);
+}
+
+/* --- authorization --------------------------------------------------------- */
+
+static bool gid_in(gid_t gid, const gid_t *gids, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (gids[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * Root, or a member of the "massage" group.  The bus policy already
+ * refuses everyone else; this is the second lock, from the caller's
+ * credentials as the bus reports them, then the group database (the
+ * bus does not always pass supplementary groups, and /proc of other
+ * users is hidden from us by ProtectProc=).
+ */
+static int bus_check_authorized(Manager *m, sd_bus_message *msg,
+				sd_bus_error *error)
+{
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+	const gid_t *gids;
+	gid_t egid, list[256];
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+	uid_t euid;
+	int r, n;
+
+	r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID |
+				      SD_BUS_CREDS_EGID |
+				      SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+				      SD_BUS_CREDS_AUGMENT, &creds);
+	if (r < 0)
+		return sd_bus_error_set(error, BUS_ERROR("NotAuthorized"),
+					"cannot tell who is calling");
+	r = sd_bus_creds_get_euid(creds, &euid);
+	if (r < 0)
+		return sd_bus_error_set(error, BUS_ERROR("NotAuthorized"),
+					"cannot tell who is calling");
+	if (euid == 0)
+		return 0;
+	if (m->have_massage_gid) {
+		if (sd_bus_creds_get_egid(creds, &egid) >= 0 &&
+		    egid == m->massage_gid)
+			return 0;
+		n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+		if (n > 0 && gid_in(m->massage_gid, gids, n))
+			return 0;
+		if (getpwuid_r(euid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+			n = (int)ARRAY_SIZE(list);
+			if (getgrouplist(pwp->pw_name, pwp->pw_gid, list, &n) >= 0 &&
+			    gid_in(m->massage_gid, list, n))
+				return 0;
+		}
+	}
+	return sd_bus_error_setf(error, BUS_ERROR("NotAuthorized"),
+				 "uid %u is not in the \"" MASSAGE_GROUP "\" group; ask the station's administrator",
+				 (unsigned int)euid);
+}
+
+/* --- properties ------------------------------------------------------------ */
+
+static int property_get(sd_bus *bus _unused_, const char *path _unused_,
+			const char *interface _unused_, const char *property,
+			sd_bus_message *reply, void *userdata,
+			sd_bus_error *error _unused_)
+{
+	Manager *m = userdata;
+	struct manager_telemetry t;
+	struct session_info si;
+
+	manager_get_telemetry(m, &t);
+	session_get_info(m, &si);
+
+	if (strcmp(property, "State") == 0)
+		return sd_bus_message_append(reply, "s", bus_state(m));
+	if (strcmp(property, "StatusText") == 0)
+		return sd_bus_message_append(reply, "s", t.state_text);
+	if (strcmp(property, "Device") == 0)
+		return sd_bus_message_append(reply, "s", t.device);
+	if (strcmp(property, "Realtime") == 0)
+		return sd_bus_message_append(reply, "b", t.realtime);
+	if (strcmp(property, "Calibrated") == 0)
+		return sd_bus_message_append(reply, "b", t.calibrated);
+	if (strcmp(property, "FrequencyMin") == 0)
+		return sd_bus_message_append(reply, "d",
+					     m->config.limits.min_freq_mhz / 1000.0);
+	if (strcmp(property, "FrequencyMax") == 0)
+		return sd_bus_message_append(reply, "d",
+					     m->config.limits.max_freq_mhz / 1000.0);
+	if (strcmp(property, "IntensityMax") == 0)
+		return sd_bus_message_append(reply, "u",
+					     m->config.limits.max_intensity_permille);
+	if (strcmp(property, "TargetFrequency") == 0)
+		return sd_bus_message_append(reply, "d", t.target_mhz / 1000.0);
+	if (strcmp(property, "Intensity") == 0)
+		return sd_bus_message_append(reply, "u", t.intensity_permille);
+	if (strcmp(property, "Frequency") == 0)
+		return sd_bus_message_append(reply, "d", t.freq_hz);
+	if (strcmp(property, "Amplitude") == 0)
+		return sd_bus_message_append(reply, "d", t.amplitude_ms2);
+	if (strcmp(property, "Contact") == 0)
+		return sd_bus_message_append(reply, "b", t.in_contact);
+	if (strcmp(property, "ThermalHeadroom") == 0)
+		return sd_bus_message_append(reply, "u",
+					     t.thermal_headroom_permille);
+	if (strcmp(property, "FaultReason") == 0)
+		return sd_bus_message_append(reply, "s",
+					     t.fault_reason == SAFETY_REASON_NONE ? "" :
+					     safety_reason_to_string(t.fault_reason));
+	if (strcmp(property, "FaultText") == 0)
+		return sd_bus_message_append(reply, "s",
+					     (m->state == MANAGER_FAULT ||
+					      m->state == MANAGER_ESTOP ||
+					      m->state == MANAGER_PAUSED) ?
+					     m->fault_text : "");
+	if (strcmp(property, "SessionId") == 0)
+		return sd_bus_message_append(reply, "t", si.id);
+	if (strcmp(property, "Program") == 0)
+		return sd_bus_message_append(reply, "s", si.program);
+	if (strcmp(property, "Patient") == 0)
+		return sd_bus_message_append(reply, "s", si.patient);
+	if (strcmp(property, "Site") == 0)
+		return sd_bus_message_append(reply, "s", si.site);
+	if (strcmp(property, "Progress") == 0)
+		return sd_bus_message_append(reply, "(uuuuttb)", si.step,
+					     si.n_steps, si.repetition,
+					     si.repetitions, si.step_left_usec,
+					     si.session_left_usec, si.waiting);
+	if (strcmp(property, "ControlLoopStatistics") == 0)
+		return sd_bus_message_append(reply, "(ttttttt)", t.overruns,
+					     (uint64_t)t.wake_latency.p50_us,
+					     (uint64_t)t.wake_latency.p99_us,
+					     (uint64_t)t.wake_latency.max_us,
+					     (uint64_t)t.loop_time.p50_us,
+					     (uint64_t)t.loop_time.p99_us,
+					     (uint64_t)t.loop_time.max_us);
+	return -ENOENT;
+}
+
+/* --- option dictionaries --------------------------------------------------- */
+
+static int read_options(sd_bus_message *msg, struct session_options *o,
+			sd_bus_error *error)
+{
+	const char *key;
+	int r;
+
+	*o = (struct session_options) { .pain_before = -1 };
+	r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+		r = sd_bus_message_read(msg, "s", &key);
+		if (r < 0)
+			return r;
+		if (strcmp(key, "patient") == 0) {
+			const char *p;
+
+			r = sd_bus_message_read(msg, "v", "s", &p);
+			if (r < 0)
+				return invalid_argument(error, "options: \"patient\" must be a string (s)");
+			if (strlen(p) >= sizeof(o->patient))
+				return invalid_argument(error, "options: \"patient\" is longer than %zu bytes",
+							sizeof(o->patient) - 1);
+			snprintf(o->patient, sizeof(o->patient), "%s", p);
+		} else if (strcmp(key, "course") == 0) {
+			r = sd_bus_message_read(msg, "v", "t", &o->course_id);
+			if (r < 0)
+				return invalid_argument(error, "options: \"course\" must be a course id (t)");
+		} else if (strcmp(key, "pain_before") == 0) {
+			uint32_t p;
+
+			r = sd_bus_message_read(msg, "v", "u", &p);
+			if (r < 0)
+				return invalid_argument(error, "options: \"pain_before\" must be a score (u)");
+			if (p > 10)
+				return invalid_argument(error, "options: \"pain_before\" %u is not a pain score 0-10",
+							p);
+			o->pain_before = (int)p;
+		} else if (strcmp(key, "outlive_client") == 0) {
+			int b;
+
+			r = sd_bus_message_read(msg, "v", "b", &b);
+			if (r < 0)
+				return invalid_argument(error, "options: \"outlive_client\" must be a boolean (b)");
+			o->outlive_client = b;
+		} else {
+			return invalid_argument(error, "options: unknown option \"%s\" (patient, course, pain_before, outlive_client)",
+						key);
+		}
+		r = sd_bus_message_exit_container(msg);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(msg);
+}
+
+/* --- session ownership ----------------------------------------------------- */
+
+static int on_owner_gone(sd_bus_track *t _unused_, void *userdata)
+{
+	Manager *m = userdata;
+
+	m->owner_track = sd_bus_track_unref(m->owner_track);
+	session_owner_lost(m);
+	return 0;
+}
+
+static void bus_track_owner(Manager *m, sd_bus_message *msg)
+{
+	_cleanup_(sd_bus_track_unrefp_local) sd_bus_track *t = NULL;
+	int r;
+
+	m->owner_track = sd_bus_track_unref(m->owner_track);
+	r = sd_bus_track_new(m->bus, &t, on_owner_gone, m);
+	if (r >= 0)
+		r = sd_bus_track_add_sender(t, msg);
+	if (r < 0) {
+		/* Without a watch the session could outlive a dead client:
+		 * do not let it run at all. */
+		log_error_errno(r, "Cannot watch the client that started the session: %m; stopping it.");
+		session_owner_lost(m);
+		return;
+	}
+	m->owner_track = t;
+	t = NULL;
+}
+
+/* --- methods: control ------------------------------------------------------ */
+
+#define AUTHORIZE(m, msg, error)					\
+	do {								\
+		int _r = bus_check_authorized(m, msg, error);		\
+		if (_r < 0)						\
+			return _r;					\
+	} while (0)
+
+static int method_start_program(sd_bus_message *msg, void *userdata,
+				sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_options o;
+	const char *program, *why = NULL;
+	uint64_t id = 0;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "s", &program);
+	if (r < 0)
+		return r;
+	r = read_options(msg, &o, error);
+	if (r < 0)
+		return r;
+	if (!program_name_is_valid(program))
+		return invalid_argument(error, "program: \"%s\" is not a program name (a-z, 0-9, -)",
+					program);
+	r = session_start_program(m, program, &o, sd_bus_message_get_sender(msg),
+				  &id, &why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	if (!o.outlive_client)
+		bus_track_owner(m, msg);
+	return sd_bus_reply_method_return(msg, "t", id);
+}
+
+static int method_start_manual(sd_bus_message *msg, void *userdata,
+			       sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_options o;
+	const char *why = NULL;
+	uint32_t intensity;
+	uint64_t duration_usec, id = 0;
+	double hz;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "dut", &hz, &intensity, &duration_usec);
+	if (r < 0)
+		return r;
+	r = read_options(msg, &o, error);
+	if (r < 0)
+		return r;
+	if (!isfinite(hz) || hz <= 0 || hz > 1000)
+		return sd_bus_error_setf(error, BUS_ERROR("OutOfBand"),
+					 "frequency: %g Hz is not a vibration frequency", hz);
+	if (duration_usec > 24ull * 3600 * USEC_PER_SEC)
+		return invalid_argument(error, "duration_usec: longer than a day");
+	r = session_start_manual(m, (uint32_t)lround(hz * 1000.0), intensity,
+				 (duration_usec + 999) / 1000, &o,
+				 sd_bus_message_get_sender(msg), &id, &why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	if (!o.outlive_client)
+		bus_track_owner(m, msg);
+	return sd_bus_reply_method_return(msg, "t", id);
+}
+
+typedef int (*session_call)(Manager *m, const char **ret_why);
+
+static int method_simple(sd_bus_message *msg, Manager *m, sd_bus_error *error,
+			 session_call call)
+{
+	const char *why = NULL;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = call(m, &why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata,
+		       sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_info si;
+	const char *why = NULL;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	/* Stop is always honoured: the session if any, else the drive. */
+	session_get_info(m, &si);
+	if (si.active)
+		r = session_stop(m, &why);
+	else
+		r = manager_stop(m, &why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_pause(sd_bus_message *msg, void *userdata,
+			sd_bus_error *error)
+{
+	return method_simple(msg, userdata, error, session_pause);
+}
+
+static int method_resume(sd_bus_message *msg, void *userdata,
+			 sd_bus_error *error)
+{
+	return method_simple(msg, userdata, error, session_resume);
+}
+
+static int session_continue_client(Manager *m, const char **ret_why)
+{
+	return session_continue(m, false, NULL, ret_why);
+}
+
+static int method_continue(sd_bus_message *msg, void *userdata,
+			   sd_bus_error *error)
+{
+	return method_simple(msg, userdata, error, session_continue_client);
+}
+
+static int method_skip(sd_bus_message *msg, void *userdata,
+		       sd_bus_error *error)
+{
+	return method_simple(msg, userdata, error, session_skip);
+}
+
+static int method_reset_estop(sd_bus_message *msg, void *userdata,
+			      sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *why = NULL;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = manager_reset_estop(m, &why);
+	if (r == -EBUSY)	/* still pressed */
+		return sd_bus_error_set(error, BUS_ERROR("EStopped"), why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_calibrate(sd_bus_message *msg, void *userdata,
+			    sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_info si;
+	const char *why = NULL;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	session_get_info(m, &si);
+	if (si.active)
+		return sd_bus_error_set(error, BUS_ERROR("Busy"),
+					"a session is under way; stop it first");
+	r = manager_calibrate(m, &why);
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_set_intensity(sd_bus_message *msg, void *userdata,
+				sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *why = NULL;
+	struct session_info si;
+	uint32_t v;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "u", &v);
+	if (r < 0)
+		return r;
+	if (v == 0 || v > m->config.limits.max_intensity_permille)
+		return invalid_argument(error, "intensity: %u is outside 1..%u per mille",
+					v, m->config.limits.max_intensity_permille);
+	session_get_info(m, &si);
+	if (si.active)
+		r = session_set_intensity(m, v, &why);
+	else if (m->state == MANAGER_RUNNING || m->state == MANAGER_PAUSED)
+		r = manager_set_intensity(m, v, &why);
+	else
+		return sd_bus_error_set(error, BUS_ERROR("NotRunning"),
+					"nothing is running to set the intensity of");
+	if (r < 0)
+		return bus_refusal(m, error, r, why);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* --- methods: programs ----------------------------------------------------- */
+
+static int method_list_programs(sd_bus_message *msg, void *userdata,
+				sd_bus_error *error _unused_)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(freep) struct program_entry *list = NULL;
+	_cleanup_(freep) struct program *p = NULL;
+	Manager *m = userdata;
+	size_t n, i, k;
+	int r;
+
+	r = programs_list(sessions_programs_path(m), &list, &n);
+	if (r < 0)
+		return r;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(sssut)");
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		uint64_t ms = 0;
+
+		/* A broken file is listed by name, with no steps: GetProgram
+		 * says what is wrong with it. */
+		if (programs_load(sessions_programs_path(m), list[i].name,
+				  &m->config.limits, p, NULL, NULL) < 0) {
+			r = sd_bus_message_append(reply, "(sssut)",
+						  list[i].name, "", list[i].path,
+						  0u, (uint64_t)0);
+		} else {
+			for (k = 0; k < p->n_steps; k++)
+				ms += program_step_scheduled_ms(&p->steps[k],
+								k + 1 == p->n_steps);
+			r = sd_bus_message_append(reply, "(sssut)",
+						  list[i].name, p->title,
+						  list[i].path,
+						  (uint32_t)p->n_steps,
+						  ms * 1000);
+		}
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_program(sd_bus_message *msg, void *userdata,
+			      sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(freep) struct program *p = NULL;
+	struct program_error err = { 0 };
+	Manager *m = userdata;
+	char path[PATH_MAX] = "";
+	const char *name;
+	size_t i;
+	int r;
+
+	r = sd_bus_message_read(msg, "s", &name);
+	if (r < 0)
+		return r;
+	if (!program_name_is_valid(name))
+		return invalid_argument(error, "name: \"%s\" is not a program name (a-z, 0-9, -)",
+					name);
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = programs_load(sessions_programs_path(m), name, &m->config.limits,
+			  p, path, &err);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownProgram"),
+					 "there is no program \"%s\"", name);
+	if (r < 0)
+		return sd_bus_error_setf(error, BUS_ERROR("InvalidProgram"),
+					 "%s", err.message[0] ? err.message :
+					 strerror(-r));
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(reply, "ssss", p->title, p->description,
+				  p->source, path);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(ssdudtutst)");
+	if (r < 0)
+		return r;
+	for (i = 0; i < p->n_steps; i++) {
+		const struct program_step *st = &p->steps[i];
+
+		r = sd_bus_message_append(reply, "(ssdudtutst)", st->site,
+					  program_technique_to_string(st->technique),
+					  st->freq_mhz / 1000.0,
+					  st->intensity_permille,
+					  st->amplitude_mms2 / 1000.0,
+					  st->duration_ms * 1000,
+					  st->repetitions, st->rest_ms * 1000,
+					  program_advance_to_string(st->advance),
+					  st->advance_pause_ms * 1000);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* --- methods: queue, plans, courses ---------------------------------------- */
+
+static struct history *bus_history(Manager *m, sd_bus_error *error)
+{
+	struct history *h = sessions_history(m);
+
+	if (!h)
+		sd_bus_error_set(error, BUS_ERROR("HistoryUnavailable"),
+				 "the treatment history could not be opened; see journalctl -u massaged");
+	return h;
+}
+
+static int history_failed(Manager *m, sd_bus_error *error, int r)
+{
+	return sd_bus_error_setf(error, BUS_ERROR("HistoryUnavailable"),
+				 "the history database failed (%s): %s",
+				 strerror(-r),
+				 history_errmsg(sessions_history(m)));
+}
+
+static int check_program_exists(Manager *m, const char *program,
+				sd_bus_error *error)
+{
+	_cleanup_(freep) struct program *p = NULL;
+	struct program_error err = { 0 };
+	int r;
+
+	if (!program_name_is_valid(program))
+		return invalid_argument(error, "program: \"%s\" is not a program name (a-z, 0-9, -)",
+					program);
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = programs_load(sessions_programs_path(m), program,
+			  &m->config.limits, p, NULL, &err);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownProgram"),
+					 "there is no program \"%s\"", program);
+	if (r < 0)
+		return sd_bus_error_setf(error, BUS_ERROR("InvalidProgram"),
+					 "%s", err.message[0] ? err.message :
+					 strerror(-r));
+	return 0;
+}
+
+struct course_probe {
+	char program[PROGRAM_NAME_MAX + 1];
+	char patient[SESSION_PATIENT_MAX];
+};
+
+static int course_probe_cb(const struct history_course *c, void *userdata)
+{
+	struct course_probe *cp = userdata;
+
+	snprintf(cp->program, sizeof(cp->program), "%s", c->program);
+	snprintf(cp->patient, sizeof(cp->patient), "%s", c->patient);
+	return 0;
+}
+
+static uint64_t realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return timespec_to_ns(&ts) / NSEC_PER_USEC;
+}
+
+/* A queued or planned session's options: patient and course only. */
+static int check_queue_options(Manager *m, const char *program,
+			       struct session_options *o, sd_bus_error *error)
+{
+	struct course_probe cp;
+	size_t i;
+	int r;
+
+	for (i = 0; o->patient[i]; i++)
+		if ((unsigned char)o->patient[i] < 0x20)
+			return invalid_argument(error, "options: \"patient\" has control characters");
+	if (o->pain_before >= 0 || o->outlive_client)
+		return invalid_argument(error, "options: only \"patient\" and \"course\" apply to a queued session");
+	if (!o->course_id)
+		return 0;
+	r = history_course_get(sessions_history(m), o->course_id,
+			       realtime_usec(), course_probe_cb, &cp);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownEntry"),
+					 "course: there is no course %" PRIu64,
+					 o->course_id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	if (strcmp(cp.program, program) != 0)
+		return invalid_argument(error, "course: course %" PRIu64 " is for program %s",
+					o->course_id, cp.program);
+	if (!o->patient[0])
+		snprintf(o->patient, sizeof(o->patient), "%s", cp.patient);
+	return 0;
+}
+
+static int method_enqueue(sd_bus_message *msg, void *userdata,
+			  sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_options o;
+	const char *program;
+	struct history *h;
+	uint64_t id;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "s", &program);
+	if (r < 0)
+		return r;
+	r = read_options(msg, &o, error);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = check_program_exists(m, program, error);
+	if (r < 0)
+		return r;
+	r = check_queue_options(m, program, &o, error);
+	if (r < 0)
+		return r;
+	r = history_queue_add(h, program, o.patient, o.course_id, 0, &id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	log_info("Queued %s%s%s as entry %" PRIu64 ".", program,
+		 o.patient[0] ? " for " : "", o.patient, id);
+	sessions_queue_changed(m);
+	return sd_bus_reply_method_return(msg, "t", id);
+}
+
+static int queue_row_cb(const struct history_queue_entry *e, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(tsstt)", e->id, e->program,
+				     e->patient, e->course_id,
+				     e->planned_at_usec);
+}
+
+static int method_list_queue(sd_bus_message *msg, void *userdata,
+			     sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	int r;
+
+	AUTHORIZE(m, msg, error);	/* patient names */
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(tsstt)");
+	if (r < 0)
+		return r;
+	r = history_queue_list(h, queue_row_cb, reply);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_dequeue(sd_bus_message *msg, void *userdata,
+			  sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct history *h;
+	uint64_t id;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "t", &id);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = history_queue_remove(h, id);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownEntry"),
+					 "entry_id: there is no queue entry %" PRIu64, id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	sessions_queue_changed(m);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* "HH:MM" -> minutes after midnight; -EINVAL otherwise. */
+static int parse_time_of_day(const char *s, int *ret)
+{
+	unsigned int h, mi;
+	char end;
+
+	if (sscanf(s, "%2u:%2u%c", &h, &mi, &end) != 2 || h > 23 || mi > 59 ||
+	    strlen(s) < 4 || strlen(s) > 5)
+		return -EINVAL;
+	*ret = (int)(h * 60 + mi);
+	return 0;
+}
+
+static int parse_usec(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int method_plan(sd_bus_message *msg, void *userdata,
+		       sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct session_options o;
+	struct history_plan p = { .when_minutes = -1 };
+	const char *program, *when;
+	uint64_t now = realtime_usec(), id;
+	struct history *h;
+	int daily, r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "ssb", &program, &when, &daily);
+	if (r < 0)
+		return r;
+	r = read_options(msg, &o, error);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = check_program_exists(m, program, error);
+	if (r < 0)
+		return r;
+	r = check_queue_options(m, program, &o, error);
+	if (r < 0)
+		return r;
+	if (parse_time_of_day(when, &p.when_minutes) == 0) {
+		p.next_due_usec = plan_next_local(now, p.when_minutes);
+	} else if (parse_usec(when, &p.when_usec) == 0) {
+		if (p.when_usec <= now && !daily)
+			return invalid_argument(error, "when: %s is in the past", when);
+		p.next_due_usec = p.when_usec;
+		while (p.next_due_usec <= now)
+			p.next_due_usec += 24 * 3600 * USEC_PER_SEC;
+	} else {
+		return invalid_argument(error, "when: \"%s\" is neither HH:MM nor microseconds since the epoch",
+					when);
+	}
+	p.program = program;
+	p.patient = o.patient;
+	p.course_id = o.course_id;
+	p.daily = daily;
+	r = history_plan_add(h, &p, &id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	log_info("Planned %s%s%s (%s%s) as plan %" PRIu64 ".", program,
+		 o.patient[0] ? " for " : "", o.patient, when,
+		 daily ? ", daily" : "", id);
+	sessions_plans_changed(m);
+	return sd_bus_reply_method_return(msg, "t", id);
+}
+
+static int plan_row_cb(const struct history_plan *p, void *userdata)
+{
+	char when[32];
+
+	if (p->when_minutes >= 0)
+		snprintf(when, sizeof(when), "%02d:%02d", p->when_minutes / 60,
+			 p->when_minutes % 60);
+	else
+		snprintf(when, sizeof(when), "%" PRIu64, p->when_usec);
+	return sd_bus_message_append(userdata, "(tssstb)", p->id, p->program,
+				     p->patient, when, p->next_due_usec,
+				     (int)p->daily);
+}
+
+static int method_list_plans(sd_bus_message *msg, void *userdata,
+			     sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(tssstb)");
+	if (r < 0)
+		return r;
+	r = history_plan_list(h, plan_row_cb, reply);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_cancel_plan(sd_bus_message *msg, void *userdata,
+			      sd_bus_error *error)
+{
+	Manager *m = userdata;
+	struct history *h;
+	uint64_t id;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "t", &id);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = history_plan_remove(h, id);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownEntry"),
+					 "plan_id: there is no plan %" PRIu64, id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	sessions_plans_changed(m);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static uint64_t local_midnight_usec(uint64_t now_usec)
+{
+	time_t now = (time_t)(now_usec / USEC_PER_SEC);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	now = mktime(&tm);
+	return now == (time_t)-1 ? now_usec : (uint64_t)now * USEC_PER_SEC;
+}
+
+static int method_create_course(sd_bus_message *msg, void *userdata,
+				sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *patient, *program;
+	uint32_t sessions, interval;
+	uint64_t start, id;
+	struct history *h;
+	size_t i;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "ssuut", &patient, &program, &sessions,
+				&interval, &start);
+	if (r < 0)
+		return r;
+	if (!*patient || strlen(patient) >= SESSION_PATIENT_MAX)
+		return invalid_argument(error, "patient: a course needs a patient (1-%u bytes)",
+					SESSION_PATIENT_MAX - 1);
+	for (i = 0; patient[i]; i++)
+		if ((unsigned char)patient[i] < 0x20)
+			return invalid_argument(error, "patient: control characters are not allowed");
+	if (sessions == 0 || sessions > 1000)
+		return invalid_argument(error, "sessions: %u is outside 1..1000", sessions);
+	if (interval == 0 || interval > 365)
+		return invalid_argument(error, "interval_days: %u is outside 1..365", interval);
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = check_program_exists(m, program, error);
+	if (r < 0)
+		return r;
+	if (start == 0)
+		start = local_midnight_usec(realtime_usec());
+	r = history_course_create(h, patient, program, sessions, interval,
+				  start, &id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	log_info("Course %" PRIu64 ": %s for %s, %u sessions every %u day%s.",
+		 id, program, patient, sessions, interval,
+		 interval == 1 ? "" : "s");
+	return sd_bus_reply_method_return(msg, "t", id);
+}
+
+static int course_row_cb(const struct history_course *c, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(tssuuuut)", c->id,
+				     c->patient, c->program, c->sessions,
+				     c->done, c->missed, c->due,
+				     c->next_due_usec);
+}
+
+static int method_list_courses(sd_bus_message *msg, void *userdata,
+			       sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(tssuuuut)");
+	if (r < 0)
+		return r;
+	r = history_course_list(h, realtime_usec(), course_row_cb, reply);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int dose_row_cb(const struct history_site_dose *d, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(sutd)", d->site, d->sessions,
+				     d->contact_usec, d->dose_ms2s);
+}
+
+static int method_get_course_dose(sd_bus_message *msg, void *userdata,
+				  sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	uint64_t id;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "t", &id);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(sutd)");
+	if (r < 0)
+		return r;
+	r = history_course_dose(h, id, dose_row_cb, reply);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownEntry"),
+					 "course_id: there is no course %" PRIu64, id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_set_pain_score(sd_bus_message *msg, void *userdata,
+				 sd_bus_error *error)
+{
+	Manager *m = userdata;
+	const char *when;
+	struct history *h;
+	uint64_t id;
+	uint32_t score;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "tsu", &id, &when, &score);
+	if (r < 0)
+		return r;
+	if (strcmp(when, "before") != 0 && strcmp(when, "after") != 0)
+		return invalid_argument(error, "when: \"%s\" is neither \"before\" nor \"after\"",
+					when);
+	if (score > 10)
+		return invalid_argument(error, "score: %u is not a pain score 0-10", score);
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = history_set_pain(h, id, when, (int)score);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownSession"),
+					 "session_id: there is no session %" PRIu64, id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* --- methods: history ------------------------------------------------------ */
+
+static int session_row_cb(const struct history_session *s, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(tssttstdii)", s->id,
+				     s->program, s->patient, s->started_usec,
+				     s->ended_usec, s->outcome, s->contact_usec,
+				     s->dose_ms2s, s->pain_before,
+				     s->pain_after);
+}
+
+static int method_list_sessions(sd_bus_message *msg, void *userdata,
+				sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	uint64_t since;
+	uint32_t limit;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "tu", &since, &limit);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(tssttstdii)");
+	if (r < 0)
+		return r;
+	r = history_list_sessions(h, since, limit, session_row_cb, reply);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int step_row_cb(const struct history_step *st, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(usdtds)", st->step, st->site,
+				     st->freq_mhz / 1000.0, st->contact_usec,
+				     st->dose_ms2s, st->outcome);
+}
+
+static int method_get_session(sd_bus_message *msg, void *userdata,
+			      sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	struct history *h;
+	uint64_t id;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "t", &id);
+	if (r < 0)
+		return r;
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(usdtds)");
+	if (r < 0)
+		return r;
+	r = history_list_steps(h, id, step_row_cb, reply);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, BUS_ERROR("UnknownSession"),
+					 "session_id: there is no session %" PRIu64, id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_export_history(sd_bus_message *msg, void *userdata,
+				 sd_bus_error *error)
+{
+	_cleanup_(freep) char *text = NULL;
+	Manager *m = userdata;
+	const char *format;
+	struct history *h;
+	uint64_t since;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_message_read(msg, "st", &format, &since);
+	if (r < 0)
+		return r;
+	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
+		return invalid_argument(error, "format: \"%s\" is neither \"csv\" nor \"json\"",
+					format);
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = history_export(h, format, since, &text);
+	if (r < 0)
+		return history_failed(m, error, r);
+	return sd_bus_reply_method_return(msg, "s", text);
+}
+
+/* --- the vtable ------------------------------------------------------------ */
+
+#define P_CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define P_CONST SD_BUS_VTABLE_PROPERTY_CONST
+#define M_ANYONE SD_BUS_VTABLE_UNPRIVILEGED
+
+/*
+ * Every method is open as far as sd-bus is concerned; who may call what
+ * is the bus policy's first and bus_check_authorized()'s second.
+ */
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("State", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("StatusText", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Device", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Realtime", "b", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Calibrated", "b", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("FrequencyMin", "d", property_get, 0, P_CONST),
+	SD_BUS_PROPERTY("FrequencyMax", "d", property_get, 0, P_CONST),
+	SD_BUS_PROPERTY("IntensityMax", "u", property_get, 0, P_CONST),
+	SD_BUS_PROPERTY("TargetFrequency", "d", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Intensity", "u", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Frequency", "d", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Amplitude", "d", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Contact", "b", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("ThermalHeadroom", "u", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("FaultReason", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("FaultText", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("SessionId", "t", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Program", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Patient", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Site", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Progress", "(uuuuttb)", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("ControlLoopStatistics", "(ttttttt)", property_get,
+			0, 0),
+
+	SD_BUS_METHOD_WITH_ARGS("StartProgram",
+				SD_BUS_ARGS("s", program, "a{sv}", options),
+				SD_BUS_RESULT("t", session_id),
+				method_start_program, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("StartManual",
+				SD_BUS_ARGS("d", frequency, "u", intensity,
+					    "t", duration_usec, "a{sv}", options),
+				SD_BUS_RESULT("t", session_id),
+				method_start_manual, M_ANYONE),
+	SD_BUS_METHOD("Stop", NULL, NULL, method_stop, M_ANYONE),
+	SD_BUS_METHOD("Pause", NULL, NULL, method_pause, M_ANYONE),
+	SD_BUS_METHOD("Resume", NULL, NULL, method_resume, M_ANYONE),
+	SD_BUS_METHOD("Continue", NULL, NULL, method_continue, M_ANYONE),
+	SD_BUS_METHOD("Skip", NULL, NULL, method_skip, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("SetIntensity", SD_BUS_ARGS("u", intensity),
+				SD_BUS_NO_RESULT, method_set_intensity,
+				M_ANYONE),
+	SD_BUS_METHOD("ResetEstop", NULL, NULL, method_reset_estop, M_ANYONE),
+	SD_BUS_METHOD("Calibrate", NULL, NULL, method_calibrate, M_ANYONE),
+
+	SD_BUS_METHOD_WITH_ARGS("ListPrograms", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(sssut)", programs),
+				method_list_programs, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("GetProgram", SD_BUS_ARGS("s", name),
+				SD_BUS_RESULT("s", title, "s", description,
+					      "s", source, "s", path,
+					      "a(ssdudtutst)", steps),
+				method_get_program, M_ANYONE),
+
+	SD_BUS_METHOD_WITH_ARGS("Enqueue",
+				SD_BUS_ARGS("s", program, "a{sv}", options),
+				SD_BUS_RESULT("t", entry_id),
+				method_enqueue, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("ListQueue", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(tsstt)", entries),
+				method_list_queue, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("Dequeue", SD_BUS_ARGS("t", entry_id),
+				SD_BUS_NO_RESULT, method_dequeue, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("Plan",
+				SD_BUS_ARGS("s", program, "s", when,
+					    "b", daily, "a{sv}", options),
+				SD_BUS_RESULT("t", plan_id),
+				method_plan, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("ListPlans", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(tssstb)", plans),
+				method_list_plans, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("CancelPlan", SD_BUS_ARGS("t", plan_id),
+				SD_BUS_NO_RESULT, method_cancel_plan,
+				M_ANYONE),
+
+	SD_BUS_METHOD_WITH_ARGS("CreateCourse",
+				SD_BUS_ARGS("s", patient, "s", program,
+					    "u", sessions, "u", interval_days,
+					    "t", start_usec),
+				SD_BUS_RESULT("t", course_id),
+				method_create_course, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("ListCourses", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(tssuuuut)", courses),
+				method_list_courses, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("GetCourseDose", SD_BUS_ARGS("t", course_id),
+				SD_BUS_RESULT("a(sutd)", sites),
+				method_get_course_dose, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("SetPainScore",
+				SD_BUS_ARGS("t", session_id, "s", when,
+					    "u", score),
+				SD_BUS_NO_RESULT, method_set_pain_score,
+				M_ANYONE),
+
+	SD_BUS_METHOD_WITH_ARGS("ListSessions",
+				SD_BUS_ARGS("t", since_usec, "u", limit),
+				SD_BUS_RESULT("a(tssttstdii)", sessions),
+				method_list_sessions, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("GetSession", SD_BUS_ARGS("t", session_id),
+				SD_BUS_RESULT("a(usdtds)", steps),
+				method_get_session, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("ExportHistory",
+				SD_BUS_ARGS("s", format, "t", since_usec),
+				SD_BUS_RESULT("s", data),
+				method_export_history, M_ANYONE),
+
+	SD_BUS_SIGNAL_WITH_ARGS("SessionFinished",
+				SD_BUS_ARGS("t", session_id, "s", outcome), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Fault", SD_BUS_ARGS("s", reason, "s", text),
+				0),
+	SD_BUS_VTABLE_END
+};
+
+/* --- change notification --------------------------------------------------- */
+
+static bool bus_live(Manager *m)
+{
+	struct session_info si;
+
+	session_get_info(m, &si);
+	return si.active || m->state == MANAGER_RUNNING ||
+	       m->state == MANAGER_STOPPING || m->state == MANAGER_CALIBRATING;
+}
+
+static int on_dirty(sd_event_source *s _unused_, void *userdata)
+{
+	Manager *m = userdata;
+
+	/* Let the session see the Manager's new state first. */
+	sessions_on_manager_state(m);
+	if (m->bus)
+		(void)sd_bus_emit_properties_changed(m->bus, BUS_PATH,
+						     BUS_INTERFACE, "State",
+						     "StatusText", "Device",
+						     "Realtime", "Calibrated",
+						     "TargetFrequency",
+						     "Intensity", "FaultReason",
+						     "FaultText", "SessionId",
+						     "Program", "Patient",
+						     "Site", "Progress", NULL);
+	if (m->telemetry_emit_timer && bus_live(m) &&
+	    sd_event_source_get_enabled(m->telemetry_emit_timer, NULL) == 0) {
+		sd_event_source_set_time_relative(m->telemetry_emit_timer,
+						  BUS_TELEMETRY_INTERVAL_USEC);
+		sd_event_source_set_enabled(m->telemetry_emit_timer,
+					    SD_EVENT_ON);
+	}
+	return 0;
+}
+
+/*
+ * At most every 100 ms, and only what moved: the newest value wins, a
+ * client that reads slowly just sees fewer of them, and the control
+ * thread never waits for any of it.  Off while nothing runs.
+ */
+static int on_telemetry_emit(sd_event_source *s, uint64_t usec,
+			     void *userdata)
+{
+	Manager *m = userdata;
+	struct manager_telemetry t;
+	struct session_info si;
+	const char *names[8];
+	size_t n = 0;
+	char **strv;
+
+	if (!bus_live(m)) {
+		m->emitted_valid = false;
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	}
+	manager_get_telemetry(m, &t);
+	session_get_info(m, &si);
+	if (!m->emitted_valid || fabs(t.freq_hz - m->emitted.freq_hz) >= 0.005)
+		names[n++] = "Frequency";
+	if (!m->emitted_valid ||
+	    fabs(t.amplitude_ms2 - m->emitted.amplitude_ms2) >= 0.005)
+		names[n++] = "Amplitude";
+	if (!m->emitted_valid || t.in_contact != m->emitted.contact)
+		names[n++] = "Contact";
+	if (!m->emitted_valid ||
+	    t.thermal_headroom_permille != m->emitted.headroom)
+		names[n++] = "ThermalHeadroom";
+	if (!m->emitted_valid ||
+	    si.session_left_usec / 100000 != m->emitted.session_left_usec / 100000)
+		names[n++] = "Progress";
+	names[n] = NULL;
+	m->emitted.freq_hz = t.freq_hz;
+	m->emitted.amplitude_ms2 = t.amplitude_ms2;
+	m->emitted.contact = t.in_contact;
+	m->emitted.headroom = t.thermal_headroom_permille;
+	m->emitted.session_left_usec = si.session_left_usec;
+	m->emitted_valid = true;
+	if (n && m->bus) {
+		strv = (char **)names;
+		(void)sd_bus_emit_properties_changed_strv(m->bus, BUS_PATH,
+							  BUS_INTERFACE, strv);
+	}
+	return sd_event_source_set_time(s, usec + BUS_TELEMETRY_INTERVAL_USEC);
+}
+
+void bus_mark_dirty(Manager *m)
+{
+	if (m->dirty_source)
+		sd_event_source_set_enabled(m->dirty_source, SD_EVENT_ONESHOT);
+}
+
+void bus_session_finished(Manager *m, uint64_t id, const char *outcome)
+{
+	m->owner_track = sd_bus_track_unref(m->owner_track);
+	if (m->bus)
+		(void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE,
+					 "SessionFinished", "ts", id, outcome);
+	bus_mark_dirty(m);
+}
+
+static void on_fault(Manager *m, const struct manager_fault *f,
+		     void *userdata _unused_)
+{
+	const char *reason = f->reason == SAFETY_REASON_NONE ?
+			     manager_state_to_string(f->state) :
+			     safety_reason_to_string(f->reason);
+
+	if (m->bus)
+		(void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE,
+					 "Fault", "ss", reason,
+					 f->text ?: "");
+}
+
+/* --- setup ----------------------------------------------------------------- */
+
+int bus_setup(Manager *m)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	char buf[4096];
+	struct group gr, *grp = NULL;
+	int r;
+
+	r = sd_event_add_defer(m->event, &m->dirty_source, on_dirty, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add an event source: %m");
+	sd_event_source_set_enabled(m->dirty_source, SD_EVENT_OFF);
+	r = sd_event_add_time_relative(m->event, &m->telemetry_emit_timer,
+				       CLOCK_MONOTONIC,
+				       BUS_TELEMETRY_INTERVAL_USEC, 10000,
+				       on_telemetry_emit, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add a timer: %m");
+	sd_event_source_set_enabled(m->telemetry_emit_timer, SD_EVENT_OFF);
+	r = manager_add_fault_callback(m, on_fault, NULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to subscribe to faults: %m");
+
+	if (getgrnam_r(MASSAGE_GROUP, &gr, buf, sizeof(buf), &grp) == 0 && grp) {
+		m->massage_gid = grp->gr_gid;
+		m->have_massage_gid = true;
+	} else {
+		log_notice("There is no \"" MASSAGE_GROUP "\" group: only root may control the massager over D-Bus.");
+	}
+
+	r = sd_bus_open_system_with_description(&bus, "massaged");
+	if (r < 0) {
+		log_warning_errno(r, "Cannot connect to the system bus (%m): the D-Bus API is not available.");
+		return 0;
+	}
+	r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE,
+				     manager_vtable, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the D-Bus object: %m");
+	r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+	r = sd_bus_request_name(bus, BUS_NAME, 0);
+	if (r < 0) {
+		log_error_errno(r, "Cannot own %s on the system bus (%m): is another massaged running, or is the D-Bus policy not installed? Running without the D-Bus API.",
+				BUS_NAME);
+		return 0;
+	}
+	m->bus = bus;
+	bus = NULL;
+	log_info("Serving %s on the system bus.", BUS_NAME);
+	return 0;
+}
+
+void bus_free(Manager *m)
+{
+	m->owner_track = sd_bus_track_unref(m->owner_track);
+	m->dirty_source = sd_event_source_disable_unref(m->dirty_source);
+	m->telemetry_emit_timer =
+		sd_event_source_disable_unref(m->telemetry_emit_timer);
+	m->bus = sd_bus_flush_close_unref(m->bus);
+}

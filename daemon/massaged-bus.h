@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * massaged-bus.h - org.massaged.Massager1 on the system bus
+ *
+ * daemon/org.massaged.Massager1.xml is the interface; docs/dbus-api.md
+ * the reference.  The vtable, the authorization check and the
+ * rate-limited telemetry live in massaged-bus.c; the calls themselves go
+ * to massaged-session.h and massaged-manager.h.
+ */
+#ifndef MASSAGED_BUS_H
+#define MASSAGED_BUS_H
+
+#include <stdint.h>
+
+#include "massaged-manager.h"
+
+#define BUS_NAME	"org.massaged.Massager1"
+#define BUS_PATH	"/org/massaged/Massager1"
+#define BUS_INTERFACE	"org.massaged.Massager1"
+#define BUS_ERROR(e)	"org.massaged.Massager1.Error." e
+
+/* Live telemetry is sent at most this often. */
+#define BUS_TELEMETRY_INTERVAL_USEC 100000ull
+
+/*
+ * Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured),
+ * serve the object and take the name.  Without a bus the daemon runs on
+ * and says so; only a failure to set up the event sources is an error.
+ */
+int bus_setup(Manager *m);
+void bus_free(Manager *m);
+
+/* State, status or session changed: emit PropertiesChanged once, soon. */
+void bus_mark_dirty(Manager *m);
+/* The session ended: SessionFinished, and forget its owner. */
+void bus_session_finished(Manager *m, uint64_t id, const char *outcome);
+
+#endif
