@@ -49,6 +49,11 @@ $(O)/libmassage.a: $(LIB_OBJ)
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
+# test-history tests the daemon's SQLite store, not lib/.
+$(O)/tests/unit/test-history: $(O)/tests/unit/test-history.o $(O)/daemon/history.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lsqlite3 $(LDLIBS)
+$(O)/tests/unit/test-history.o: CFLAGS += -D_GNU_SOURCE -Idaemon
+
 $(O)/bench/%: $(O)/bench/%.o $(SIM_OBJ) $(O)/libmassage.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

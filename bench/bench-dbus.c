@@ -9,12 +9,13 @@
  *  1. StartManual(45 Hz) on massaged; waits until State is "running" and
  *     Frequency within 1 Hz of the target. The session lives as long as
  *     this client's connection (outlive_client is left false).
- *  2. Round trips, after --warmup calls each, --count rounds of A B A B:
- *     a property Get (sd_bus_get_property, default Frequency) on massaged,
- *     then on the echo service; then as many SetIntensity calls (within
- *     limits: the intensity and 10 per mille less, alternately) on
- *     massaged, then on the echo service. Interleaved so that the noise
- *     of the machine hits both sides alike.
+ *  2. Round trips, after --warmup untimed rounds, --count rounds of one
+ *     call to massaged, one to the echo service (and one to the
+ *     --second-echo, whose ratio to the first is the noise floor), the
+ *     order rotating from round to round: first SetIntensity (within
+ *     limits: the intensity and 10 per mille less, alternately), then a
+ *     property Get (sd_bus_get_property, default Frequency). Interleaved
+ *     so that the noise of the machine hits every side alike.
  *  3. --rounds times, --phase-sec each: an idle phase (no bus traffic
  *     from us), a spin phase (a thread per CPU spinning at normal
  *     priority, no bus traffic: busy CPUs without the bus, because on a
@@ -559,8 +560,8 @@ struct rtt {
 
 /*
  * @o->count timed calls (after @o->warmup untimed ones) to each of the
- * @n destinations, in rounds of one call to each, in @dest order: the
- * SetIntensity calls if @set, else Get @o->property.
+ * @n destinations, in rounds of one call to each, the first one
+ * rotating: SetIntensity calls if @set, else Get @o->property.
  */
 static int round_trips(sd_bus *bus, const struct options *o, bool set,
 		       const char *const *dest, unsigned int n,
@@ -568,16 +569,18 @@ static int round_trips(sd_bus *bus, const struct options *o, bool set,
 {
 	const char *type = property_type(o->property);
 	_cleanup_(freep) double *v = NULL;
-	unsigned int i, d, rounds = o->warmup + o->count;
+	unsigned int i, k, d, rounds = o->warmup + o->count;
 	int r = 0;
 
 	v = calloc((size_t)o->count * n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < rounds; i++)
-		for (d = 0; d < n; d++) {
+		for (k = 0; k < n; k++) {
 			uint32_t permille = o->intensity - (i % 2) * 10;
 			double us;
+
+			d = (i + k) % n;
 
 			if (set)
 				us = time_set(bus, dest[d], permille, &r);
