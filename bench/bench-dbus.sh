@@ -39,6 +39,7 @@ PID=
 cleanup() {
 	[ -z "$PID" ] || kill -TERM "$PID" 2>/dev/null || true
 	[ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+	# shellcheck disable=SC2086 # two pids
 	[ -z "$ECHO_PID" ] || kill -TERM $ECHO_PID 2>/dev/null || true
 	[ -z "$BUS" ] || kill -TERM "$BUS" 2>/dev/null || true
 	wait 2>/dev/null || true
@@ -114,7 +115,7 @@ done
 # The head on a body, as in bench-latency: the loop holds 45 Hz in contact.
 "$CTL" "$T/ctl" contact 1 3000 >/dev/null
 
-echo "bus: private $(dbus-daemon --version | head -n 1), $DBUS_SYSTEM_BUS_ADDRESS; $(nproc) CPUs, kernel $(uname -r), nothing pinned"
+echo "bus: private $(dbus-daemon --version | head -n 1), $DBUS_SYSTEM_BUS_ADDRESS; $(nproc) CPUs, kernel $(uname -r), nothing pinned; load average $(cut -d" " -f1-3 /proc/loadavg)"
 rc=0
 "$BENCH" --control-socket "$T/ctl" --second-echo org.massaged.BenchEcho2 "$@" ||
 	rc=$?
