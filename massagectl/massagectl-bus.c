@@ -111,6 +111,17 @@ int massager_call_simple(struct context *c, const char *method,
 	return r < 0 ? r : 0;
 }
 
+bool state_has_session(const char *state)
+{
+	static const char *const active[] = { "running", "paused", "waiting",
+					      "stopping" };
+
+	for (size_t i = 0; state && i < ARRAY_SIZE(active); i++)
+		if (!strcmp(state, active[i]))
+			return true;
+	return false;
+}
+
 void massager_status_done(struct massager_status *s)
 {
 	char **strings[] = { &s->state,	       &s->status_text, &s->device,

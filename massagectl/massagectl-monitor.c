@@ -75,7 +75,8 @@ static void print_status_line(struct session_wait *w)
 	n = snprintf(line, sizeof(line), "%-11s %5.1f Hz %6.2f m/s² %s",
 		     s->state ? s->state : "?", s->frequency, s->amplitude,
 		     s->contact ? "contact   " : "no contact");
-	if (p->steps && s->session_id && n > 0 && (size_t)n < sizeof(line)) {
+	if (p->steps && s->session_id && state_has_session(s->state) && n > 0 &&
+	    (size_t)n < sizeof(line)) {
 		if (s->session_id != w->bar_session || p->step != w->bar_step ||
 		    p->step_left_usec > w->bar_step_total_usec) {
 			w->bar_session = s->session_id;

@@ -342,9 +342,11 @@ char *format_timespan(char *buf, size_t size, uint64_t usec)
 		snprintf(buf, size, "0");
 		return buf;
 	}
-	/* Above a second, sub-second parts are noise to a person. */
+	/* Parts below a thousandth of the whole are noise to a person. */
 	if (usec >= USEC_PER_SEC_)
 		usec = (usec + USEC_PER_SEC_ / 2) / USEC_PER_SEC_ * USEC_PER_SEC_;
+	else if (usec >= USEC_PER_MSEC)
+		usec = (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC * USEC_PER_MSEC;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && usec; i++) {
 		uint64_t n = usec / units[i].usec;
 		int k;

@@ -186,6 +186,11 @@ static int append_session_options(sd_bus_message *m, int outlive)
 	return r < 0 ? append_failed(r) : 0;
 }
 
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static const char *empty_dash(const char *s)
 {
 	return s && *s ? s : "-";
@@ -202,17 +207,6 @@ static void print_field(const char *label, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-}
-
-static bool state_has_session(const char *state)
-{
-	static const char *const active[] = { "running", "paused", "waiting",
-					      "stopping" };
-
-	for (size_t i = 0; state && i < ARRAY_SIZE(active); i++)
-		if (!strcmp(state, active[i]))
-			return true;
-	return false;
 }
 
 static int verb_status(int argc, char **argv, void *userdata)
@@ -335,7 +329,7 @@ static int verb_programs(int argc, char **argv, void *userdata)
 		return bus_log_parse_error(r);
 	table_print(t, stdout, arg.legend);
 	if (arg.legend)
-		printf("\n%zu programs.\n", table_rows(t));
+		printf("\n%zu program%s.\n", table_rows(t), plural(table_rows(t)));
 	return 0;
 }
 
@@ -577,7 +571,7 @@ static int verb_queue_list(int argc, char **argv, void *userdata)
 		return bus_log_parse_error(r);
 	table_print(t, stdout, arg.legend);
 	if (arg.legend)
-		printf("\n%zu sessions queued.\n", table_rows(t));
+		printf("\n%zu session%s queued.\n", table_rows(t), plural(table_rows(t)));
 	return 0;
 }
 
@@ -700,7 +694,7 @@ static int verb_plan_list(int argc, char **argv, void *userdata)
 		return bus_log_parse_error(r);
 	table_print(t, stdout, arg.legend);
 	if (arg.legend)
-		printf("\n%zu plans.\n", table_rows(t));
+		printf("\n%zu plan%s.\n", table_rows(t), plural(table_rows(t)));
 	return 0;
 }
 
@@ -810,7 +804,7 @@ static int verb_course_list(int argc, char **argv, void *userdata)
 		return bus_log_parse_error(r);
 	table_print(t, stdout, arg.legend);
 	if (arg.legend)
-		printf("\n%zu courses.\n", table_rows(t));
+		printf("\n%zu course%s.\n", table_rows(t), plural(table_rows(t)));
 	return 0;
 }
 
@@ -1005,8 +999,8 @@ static int verb_history_list(int argc, char **argv, void *userdata)
 		return bus_log_parse_error(r);
 	table_print(t, stdout, arg.legend);
 	if (arg.legend)
-		printf("\n%zu sessions. DOSE in m/s²·s, PAIN before→after (0-10).\n",
-		       table_rows(t));
+		printf("\n%zu session%s. DOSE in m/s²·s, PAIN before→after (0-10).\n",
+		       table_rows(t), plural(table_rows(t)));
 	return 0;
 }
 

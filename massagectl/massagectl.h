@@ -117,6 +117,8 @@ struct massager_status {
 	bool have_loop;
 };
 
+/* The State values in which a session is under way. */
+bool state_has_session(const char *state);
 void massager_status_done(struct massager_status *s);
 /* Read an a{sv} (GetAll, PropertiesChanged) into @s; unknown keys skipped. */
 int massager_status_read(sd_bus_message *m, struct massager_status *s);

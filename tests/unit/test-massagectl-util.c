@@ -165,6 +165,8 @@ static void timespans_and_timestamps_read_as_a_person_writes_them(void **state)
 	assert_string_equal(format_timespan(buf, sizeof(buf), 90 * S),
 			    "1min 30s");
 	assert_string_equal(format_timespan(buf, sizeof(buf), 250000), "250ms");
+	assert_string_equal(format_timespan(buf, sizeof(buf), 381096), "381ms");
+	assert_string_equal(format_timespan(buf, sizeof(buf), 999), "999us");
 	/* Above a second, milliseconds are noise. */
 	assert_string_equal(format_timespan(buf, sizeof(buf), 61 * S + 400000),
 			    "1min 1s");
