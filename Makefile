@@ -96,4 +96,4 @@ include mk/install.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
 
--include $(shell find $(O) -name "*.d" 2>/dev/null)
+-include $(shell find $(O) -name "*.d" -type f 2>/dev/null)
