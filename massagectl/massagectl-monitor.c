@@ -241,8 +241,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 	(void)s;
 	(void)si;
-	if (!w->waiting || w->stop_sent)
+	if (!w->waiting)
 		return sd_event_exit(w->event, 0);
+	if (w->stop_sent) {
+		log_error("Not waiting any longer; session %llu ends with this connection.",
+			  (unsigned long long)w->id);
+		w->result = -EINTR;
+		return sd_event_exit(w->event, 0);
+	}
 	if (arg.keep) {
 		line_end(w);
 		printf("Leaving session %llu running; \"massagectl stop\" stops it.\n",

@@ -236,7 +236,8 @@ static int verb_status(int argc, char **argv, void *userdata)
 	print_field("Contact", "%s", s.contact ? "yes" : "no");
 	print_field("Intensity", "%u‰ (max %u‰)", s.intensity,
 		    s.intensity_max);
-	print_field("Thermal headroom", "%u%%", s.thermal_headroom);
+	/* Per mille on the bus, as the intensities. */
+	print_field("Thermal headroom", "%.1f%%", s.thermal_headroom / 10.0);
 	if ((s.fault_reason && *s.fault_reason) ||
 	    (s.fault_text && *s.fault_text))
 		print_field("Fault", "%s%s%s", empty_dash(s.fault_reason),
@@ -583,6 +584,8 @@ static int verb_queue_add(int argc, char **argv, void *userdata)
 	int r;
 
 	(void)argc;
+	if (arg.have_pain_before)
+		return log_usage("--pain-before applies to a session being started; record it later with \"massagectl pain\".");
 	r = new_method_call(c, "Enqueue", &m);
 	if (r < 0)
 		return r;
@@ -707,6 +710,8 @@ static int verb_plan_add(int argc, char **argv, void *userdata)
 	int r;
 
 	(void)argc;
+	if (arg.have_pain_before)
+		return log_usage("--pain-before applies to a session being started; record it later with \"massagectl pain\".");
 	r = parse_plan_when(argv[2], when, sizeof(when));
 	if (r < 0)
 		return bad_argument(r, "time", argv[2],
