@@ -186,9 +186,21 @@ static int append_session_options(sd_bus_message *m, int outlive)
 	return r < 0 ? append_failed(r) : 0;
 }
 
-static const char *plural(size_t n)
+/* The table, and a footer "N things." unless --no-legend; "No things." */
+static void table_show(const struct table *t, const char *one,
+		       const char *many, const char *note)
 {
-	return n == 1 ? "" : "s";
+	size_t n = table_rows(t);
+
+	if (n == 0) {
+		if (arg.legend)
+			printf("No %s.\n", many);
+		return;
+	}
+	table_print(t, stdout, arg.legend);
+	if (arg.legend)
+		printf("\n%zu %s.%s%s\n", n, n == 1 ? one : many,
+		       note ? " " : "", note ? note : "");
 }
 
 static const char *empty_dash(const char *s)
@@ -328,9 +340,7 @@ static int verb_programs(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
-	table_print(t, stdout, arg.legend);
-	if (arg.legend)
-		printf("\n%zu program%s.\n", table_rows(t), plural(table_rows(t)));
+	table_show(t, "program", "programs", NULL);
 	return 0;
 }
 
@@ -570,9 +580,7 @@ static int verb_queue_list(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
-	table_print(t, stdout, arg.legend);
-	if (arg.legend)
-		printf("\n%zu session%s queued.\n", table_rows(t), plural(table_rows(t)));
+	table_show(t, "queued session", "queued sessions", NULL);
 	return 0;
 }
 
@@ -695,9 +703,7 @@ static int verb_plan_list(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
-	table_print(t, stdout, arg.legend);
-	if (arg.legend)
-		printf("\n%zu plan%s.\n", table_rows(t), plural(table_rows(t)));
+	table_show(t, "plan", "plans", NULL);
 	return 0;
 }
 
@@ -807,9 +813,7 @@ static int verb_course_list(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
-	table_print(t, stdout, arg.legend);
-	if (arg.legend)
-		printf("\n%zu course%s.\n", table_rows(t), plural(table_rows(t)));
+	table_show(t, "course", "courses", NULL);
 	return 0;
 }
 
@@ -892,6 +896,11 @@ static int verb_course_dose(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
+	if (table_rows(t) == 0) {
+		printf("No dose recorded for course %llu yet.\n",
+		       (unsigned long long)id);
+		return 0;
+	}
 	table_print(t, stdout, arg.legend);
 	return 0;
 }
@@ -1002,10 +1011,8 @@ static int verb_history_list(int argc, char **argv, void *userdata)
 	}
 	if (r < 0)
 		return bus_log_parse_error(r);
-	table_print(t, stdout, arg.legend);
-	if (arg.legend)
-		printf("\n%zu session%s. DOSE in m/s²·s, PAIN before→after (0-10).\n",
-		       table_rows(t), plural(table_rows(t)));
+	table_show(t, "session", "sessions",
+		   "DOSE in m/s²·s, PAIN before→after (0-10).");
 	return 0;
 }
 
