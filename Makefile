@@ -80,6 +80,7 @@ check: deps
 	+$(MAKE) check-daemon
 	+$(MAKE) check-units
 	+$(MAKE) check-kmod
+	+$(MAKE) check-dkms
 	+$(MAKE) check-vm
 
 # Benchmarks print figures; they do not pass or fail.

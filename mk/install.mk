@@ -1,17 +1,22 @@
 # SPDX-License-Identifier: MIT
-# mk/install.mk: `make install`, `make deb`, `make check-units`,
-# `make check-dkms`. Included from the top-level Makefile; uses its $(O).
+# mk/install.mk: `make install`, `make deb`, `make check-deb`,
+# `make check-units`, `make check-dkms`. Included from the top-level
+# Makefile; uses its $(O) and daemon/daemon.mk's $(DAEMON_BIN).
 #
-#   make install DESTDIR=/tmp/root PREFIX=/usr
+#   make install [DESTDIR=/tmp/root] [PREFIX=/usr]
 #
+# PREFIX is /usr by default, not /usr/local: udev reads rules and dbus
+# its policy only from the system's directories, and the units name
+# /usr/sbin/massaged.
 # Upstream defaults follow systemd's merged-/usr layout ($(PREFIX)/lib/...).
 # debian/rules passes UNITDIR=/lib/systemd/system and
-# UDEVRULESDIR=/lib/udev/rules.d: bookworm's debhelper (13.11) looks for
-# units only under lib/systemd/system, lintian flags units under /usr/lib
-# there, and the dpkg /usr-merge moratorium keeps packages' files where
-# bookworm's systemd and udev put theirs (pkg-config says /lib/... too).
+# UDEVRULESDIR=/lib/udev/rules.d for bookworm: its debhelper (13.11)
+# finds the units to enable and start only under lib/systemd/system
+# (dh_installsystemd), its systemd and udev say /lib in pkg-config, and
+# the /usr-merge moratorium (dpkg's aliasing problem) asks packages to
+# keep such files where bookworm ships its own. Lintian accepts both.
 
-PREFIX ?= /usr/local
+PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
@@ -30,7 +35,7 @@ INSTALL ?= install
 MASSAGECTL_TARGET := $(if $(wildcard massagectl/massagectl.mk),massagectl)
 MASSAGECTL_MAN := $(wildcard massagectl/*.1)
 
-.PHONY: install deb check-units check-dkms
+.PHONY: install deb check-deb check-units check-dkms
 
 install: daemon $(MASSAGECTL_TARGET)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) \
@@ -73,6 +78,16 @@ endif
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j$$(nproc) >../build.log 2>&1 || \
 		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(O)/deb/build.log" >&2; exit 1; }
 	@ls -1 $(O)/deb/*.deb
+	@lintian --pedantic $(O)/deb/*.changes >$(O)/deb/lintian.log 2>&1; \
+		grep -v '^running with root' $(O)/deb/lintian.log >$(O)/deb/lintian.tags || true; \
+		if [ -s $(O)/deb/lintian.tags ]; then \
+			echo "lintian:"; cat $(O)/deb/lintian.tags; \
+		else echo "lintian: clean (overrides: debian/*.lintian-overrides)"; fi
+
+# The packages must be lintian clean apart from the overrides in debian/.
+check-deb: deb
+	@! grep -E '^[EW]: ' $(O)/deb/lintian.tags || \
+		{ echo "deb: lintian errors or warnings" >&2; exit 1; }
 
 # The units: systemd-analyze verify (on copies whose ExecStart points at
 # the built binary, so verify finds it) and the offline security score.
