@@ -71,19 +71,31 @@ int bus_log_call_error(const char *what, const sd_bus_error *error, int r)
 				   MASSAGER_ERROR "NotAuthorized")) {
 		log_error("Failed to %s: %s", what,
 			  error->message ? error->message : "access denied");
-		log_error("Moving the motor and patient data need the \"massage\" group or root.");
+		/* The daemon's own refusal says what to do; the bus's not. */
+		if (!sd_bus_error_has_name(error, MASSAGER_ERROR "NotAuthorized"))
+			log_error("Controlling the massager and reading patient data need the \"massage\" group, or root.");
 		return -EACCES;
 	}
-	if (sd_bus_error_is_set(error)) {
+	/*
+	 * sd-bus names local failures "System.Error.E…": those are no
+	 * answer of the daemon's but our connection failing.
+	 */
+	if (sd_bus_error_is_set(error) &&
+	    strncmp(error->name, "System.Error.", strlen("System.Error."))) {
 		log_error("Failed to %s: %s", what,
 			  error->message ? error->message : error->name);
 		return -EREMOTEIO;
 	}
-	/* No reply at all: the connection broke or timed out. */
-	log_error_errno(r, "Failed to %s: %m", what);
 	if (r == -ECONNRESET || r == -ENOTCONN || r == -ETIMEDOUT ||
-	    r == -ECONNREFUSED || r == -ENOENT)
+	    r == -ECONNREFUSED || r == -ENOENT || r == -EHOSTDOWN ||
+	    r == -EPIPE) {
+		log_error_errno(r, "Failed to %s: %m (the bus connection failed or was refused).",
+				what);
 		return -EHOSTDOWN;
+	}
+	log_error_errno(r, "Failed to %s: %m", what);
+	if (r == -EACCES || r == -EPERM)
+		return -EACCES;
 	return r == -EINVAL ? -EIO : r;
 }
 
