@@ -303,44 +303,60 @@ static int column_int_or(sqlite3_stmt *st, int i, int null_value)
  * Transactions: tx_begin() then, on every early return, the cleanup
  * rolls back; tx_commit() disarms it.
  *
- *	_cleanup_(tx_rollbackp) struct history *tx = NULL;
+ *	_cleanup_(tx_rollbackp) struct tx tx = {};
  *	r = tx_begin(h, &tx);
+ *
+ * Callbacks run inside our transactions and may call back into us (a
+ * course looked up while the queue is popped, a list inside a list), so a
+ * transaction begun inside another is a SAVEPOINT: it commits or rolls
+ * back its own part only.
  */
-static void tx_rollbackp(struct history **tx)
+struct tx {
+	struct history *h;	/* NULL: nothing to roll back */
+	bool savepoint;
+};
+
+static void tx_rollbackp(struct tx *tx)
 {
-	if (*tx)
-		sqlite3_exec((*tx)->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!tx->h)
+		return;
+	sqlite3_exec(tx->h->db,
+		     tx->savepoint ? "ROLLBACK TO history; RELEASE history" :
+				     "ROLLBACK",
+		     NULL, NULL, NULL);
+}
+
+static int tx_start(struct history *h, struct tx *tx, const char *begin)
+{
+	bool nested = !sqlite3_get_autocommit(h->db);
+	int r;
+
+	r = exec(h, nested ? "SAVEPOINT history" : begin);
+	if (r < 0)
+		return r;
+	*tx = (struct tx) { .h = h, .savepoint = nested };
+	return 0;
 }
 
 /* IMMEDIATE: take the write lock now, not halfway through. */
-static int tx_begin(struct history *h, struct history **tx)
+static int tx_begin(struct history *h, struct tx *tx)
 {
-	int r = exec(h, "BEGIN IMMEDIATE");
-
-	if (r < 0)
-		return r;
-	*tx = h;
-	return 0;
+	return tx_start(h, tx, "BEGIN IMMEDIATE");
 }
 
 /* A read transaction: one consistent snapshot for several SELECTs. */
-static int tx_begin_read(struct history *h, struct history **tx)
+static int tx_begin_read(struct history *h, struct tx *tx)
 {
-	int r = exec(h, "BEGIN DEFERRED");
-
-	if (r < 0)
-		return r;
-	*tx = h;
-	return 0;
+	return tx_start(h, tx, "BEGIN DEFERRED");
 }
 
-static int tx_commit(struct history **tx)
+static int tx_commit(struct tx *tx)
 {
-	int r = exec(*tx, "COMMIT");
+	int r = exec(tx->h, tx->savepoint ? "RELEASE history" : "COMMIT");
 
 	if (r < 0)
 		return r;
-	*tx = NULL;
+	tx->h = NULL;
 	return 0;
 }
 
@@ -405,7 +421,7 @@ static int migrate(struct history *h)
 	if (version < 0 || version > HISTORY_SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
 	while (version < HISTORY_SCHEMA_VERSION) {
-		_cleanup_(tx_rollbackp) struct history *tx = NULL;
+		_cleanup_(tx_rollbackp) struct tx tx = {};
 		char sql[64];
 
 		r = tx_begin(h, &tx);
@@ -536,7 +552,7 @@ bool history_outcome_is_valid(const char *outcome)
 int history_mark_interrupted(struct history *h, uint64_t now_usec,
 			     unsigned int *ret_n)
 {
-	_cleanup_(tx_rollbackp) struct history *tx = NULL;
+	_cleanup_(tx_rollbackp) struct tx tx = {};
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *ev = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *steps = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *up = NULL;
@@ -1255,7 +1271,7 @@ static int json_session(const struct history_session *s, void *userdata)
 int history_export(struct history *h, const char *format, uint64_t since_usec,
 		   char **ret_text)
 {
-	_cleanup_(tx_rollbackp) struct history *tx = NULL;
+	_cleanup_(tx_rollbackp) struct tx tx = {};
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	_cleanup_(freep) char *buf = NULL;
 	struct export x = { .h = h, .first = true };
@@ -1400,9 +1416,13 @@ int history_queue_remove(struct history *h, uint64_t id)
 	return remove_by_id(h, "DELETE FROM queue WHERE id = ?1", id);
 }
 
+/*
+ * No transaction around @cb: it starts a session, which must be on disk
+ * whatever happens to the queue afterwards.  One thread, one connection:
+ * nothing else pops in between.
+ */
 int history_queue_pop(struct history *h, history_queue_cb cb, void *userdata)
 {
-	_cleanup_(tx_rollbackp) struct history *tx = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *del = NULL;
 	struct history_queue_entry e;
@@ -1410,9 +1430,6 @@ int history_queue_pop(struct history *h, history_queue_cb cb, void *userdata)
 
 	if (!h || !cb)
 		return -EINVAL;
-	r = tx_begin(h, &tx);
-	if (r < 0)
-		return r;
 	r = prepare(h, QUEUE_SELECT " LIMIT 1", &st);
 	if (r < 0)
 		return r;
@@ -1429,12 +1446,9 @@ int history_queue_pop(struct history *h, history_queue_cb cb, void *userdata)
 	if (r < 0)
 		return r;
 	bind_u64(del, 1, e.id);
-	r = step_done(h, del);
-	if (r < 0)
-		return r;
 	/* The row's strings die here; @cb has had them. */
 	sqlite3_reset(st);
-	return tx_commit(&tx);
+	return step_done(h, del);
 }
 
 /* Plans */
@@ -1488,6 +1502,11 @@ int history_plan_list(struct history *h, history_plan_cb cb, void *userdata)
 
 	if (!h || !cb)
 		return -EINVAL;
+	/*
+	 * No index on next_due_usec, so SQLite sorts every row before handing
+	 * over the first: the callback may move or remove plans (the daemon
+	 * does, as plans fall due) without one coming round twice.
+	 */
 	r = prepare(h,
 		    "SELECT id, program, patient, course_id, when_minutes,"
 		    " when_usec, daily, next_due_usec FROM plans"
@@ -1689,7 +1708,7 @@ static int courses_foreach(struct history *h, sqlite3_stmt *st,
 int history_course_list(struct history *h, uint64_t now_usec,
 			history_course_cb cb, void *userdata)
 {
-	_cleanup_(tx_rollbackp) struct history *tx = NULL;
+	_cleanup_(tx_rollbackp) struct tx tx = {};
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	int r;
 
@@ -1711,7 +1730,7 @@ int history_course_list(struct history *h, uint64_t now_usec,
 int history_course_get(struct history *h, uint64_t id, uint64_t now_usec,
 		       history_course_cb cb, void *userdata)
 {
-	_cleanup_(tx_rollbackp) struct history *tx = NULL;
+	_cleanup_(tx_rollbackp) struct tx tx = {};
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	int r;
 

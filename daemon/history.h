@@ -19,7 +19,10 @@
  *
  * The list calls hand each row to a callback; the row's strings are valid
  * only during the call.  A negative return from the callback stops the
- * listing and is returned.
+ * listing and is returned.  A callback may call any other history
+ * function; history_plan_list() visits each plan once even when its
+ * callback updates or removes plans, the other lists do not promise to
+ * show or hide rows their callback adds.
  */
 #ifndef MASSAGED_HISTORY_H
 #define MASSAGED_HISTORY_H
@@ -221,7 +224,9 @@ int history_queue_list(struct history *h, history_queue_cb cb,
 int history_queue_remove(struct history *h, uint64_t id);
 /*
  * Hand the head to @cb and remove it; when @cb fails the entry stays.
- * -ENODATA when the queue is empty.
+ * @cb runs outside any transaction: what it writes (the session it
+ * starts) is kept even if the removal then fails.  -ENODATA when the queue
+ * is empty.
  */
 int history_queue_pop(struct history *h, history_queue_cb cb, void *userdata);
 

@@ -1209,6 +1209,113 @@ static void test_null_arguments_are_einval(void **state)
 	assert_non_null(history_errmsg(f->h));
 }
 
+struct pop_start {
+	struct history *h;
+	uint64_t session_id;
+};
+
+/* What the daemon does with the head of the queue: check its course and
+ * record the session it starts, from inside the callback. */
+static int start_from_queue(const struct history_queue_entry *e,
+			    void *userdata)
+{
+	struct pop_start *ps = userdata;
+	struct history_course c;
+	struct history_session_start s = {
+		.program = e->program, .program_title = "",
+		.patient = e->patient, .course_id = e->course_id,
+		.started_usec = T0 + DAY, .pain_before = -1,
+	};
+	int r;
+
+	r = history_course_get(ps->h, e->course_id, T0 + DAY, copy_course,
+			       &c);
+	if (r < 0)
+		return r;
+	return history_session_begin(ps->h, &s, &ps->session_id);
+}
+
+/* A transaction inside another: the lookup runs in the list's own. */
+static int get_course_again(const struct history_course *c, void *userdata)
+{
+	struct history *h = userdata;
+	struct history_course again;
+
+	return history_course_get(h, c->id, T0, copy_course, &again);
+}
+
+static void test_callbacks_may_call_back_into_the_history(void **state)
+{
+	struct fixture *f = *state;
+	struct pop_start ps = { .h = f->h };
+	struct queue_list l = { 0 };
+	struct session_copy c;
+	uint64_t course;
+
+	assert_int_equal(history_course_create(f->h, "U", "neck", 5, 1, T0,
+					       &course),
+			 0);
+	assert_int_equal(history_queue_add(f->h, "neck", "U", course, 0, NULL),
+			 0);
+	assert_int_equal(history_queue_pop(f->h, start_from_queue, &ps), 0);
+	assert_true(ps.session_id > 0);
+	reopen(f);
+	get_session(f->h, ps.session_id, &c);
+	assert_int_equal(c.s.course_id, course);
+	assert_int_equal(history_queue_list(f->h, collect_queue, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(history_course_list(f->h, T0, get_course_again, f->h),
+			 0);
+	/* Nothing was left open: a write still goes through and is kept. */
+	assert_int_equal(history_queue_add(f->h, "neck", "", 0, 0, NULL), 0);
+	reopen(f);
+	assert_int_equal(history_queue_list(f->h, collect_queue, &l), 0);
+	assert_int_equal(l.n, 1);
+}
+
+struct plan_fire {
+	struct history *h;
+	unsigned int calls;
+};
+
+/* As the daemon does when plans fall due: remove one, move the other
+ * past every other plan. */
+static int fire_plan(const struct history_plan *p, void *userdata)
+{
+	struct plan_fire *pf = userdata;
+
+	pf->calls++;
+	if (!p->daily)
+		return history_plan_remove(pf->h, p->id);
+	return history_plan_set_next_due(pf->h, p->id, T0 + 100 * DAY);
+}
+
+static void test_plan_list_visits_each_plan_once_while_they_change(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct plan_fire pf = { .h = f->h };
+	struct plan_list l = { 0 };
+	struct history_plan p = {
+		.program = "neck", .patient = "", .when_minutes = 600,
+		.daily = true, .next_due_usec = T0,
+	};
+
+	assert_int_equal(history_plan_add(f->h, &p, NULL), 0);
+	p.next_due_usec = T0 + SEC;
+	assert_int_equal(history_plan_add(f->h, &p, NULL), 0);
+	p.daily = false;
+	p.next_due_usec = T0 + 2 * SEC;
+	assert_int_equal(history_plan_add(f->h, &p, NULL), 0);
+
+	assert_int_equal(history_plan_list(f->h, fire_plan, &pf), 0);
+	assert_int_equal(pf.calls, 3);
+	assert_int_equal(history_plan_list(f->h, collect_plan, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.p[0].next_due_usec, T0 + 100 * DAY);
+	assert_int_equal(l.p[1].next_due_usec, T0 + 100 * DAY);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1243,6 +1350,8 @@ int main(void)
 		T(test_course_dose_is_summed_per_site),
 		T(test_unknown_ids_give_enoent),
 		T(test_null_arguments_are_einval),
+		T(test_callbacks_may_call_back_into_the_history),
+		T(test_plan_list_visits_each_plan_once_while_they_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
