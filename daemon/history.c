@@ -29,7 +29,14 @@
 #define COURSE_SESSIONS_MAX 10000u
 #define COURSE_INTERVAL_DAYS_MAX 3650u
 #define DOSE_MAX 1e12
-#define BUSY_TIMEOUT_MSEC 5000
+/*
+ * Only another writer (an administrator's sqlite3 shell) can hold us up,
+ * since WAL readers never block; wait for it a little, not long: the
+ * caller is the daemon's main loop.
+ */
+#define BUSY_TIMEOUT_MSEC 1000
+/* After a checkpoint, cut the -wal file back to this (SD card space). */
+#define WAL_SIZE_LIMIT "4194304"
 
 struct history {
 	sqlite3 *db;
@@ -478,7 +485,6 @@ int history_open(struct history **ret, const char *path)
 	/* No schema tricks from a tampered file. */
 	sqlite3_db_config(h->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(h->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	/* A second reader (sqlite3 CLI, backup) must not make us fail. */
 	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MSEC);
 
 	r = exec(h, "PRAGMA foreign_keys = ON");
@@ -505,6 +511,9 @@ int history_open(struct history **ret, const char *path)
 	 * one fsync a second for a record of treatment is cheap.
 	 */
 	r = exec(h, "PRAGMA synchronous = FULL");
+	if (r < 0)
+		return r;
+	r = exec(h, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT);
 	if (r < 0)
 		return r;
 	r = migrate(h);
