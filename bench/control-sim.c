@@ -122,6 +122,7 @@ void control_sim_tick(struct control_sim *s)
 		.amplitude_ms2 = s->last.amplitude_ms2,
 		.amplitude_fast_ms2 = s->last.amplitude_fast_ms2,
 		.valid = estimate_valid(&s->last),
+		.freq_stderr_hz = s->last.freq_stderr_hz,
 	};
 	controller_step(&s->ctl, &in, &s->out);
 	control_sim_drive(s, s->closed_loop ? s->out.duty : s->open_duty);

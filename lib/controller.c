@@ -10,7 +10,7 @@
 void controller_config_default(struct controller_config *cfg)
 {
 	*cfg = (struct controller_config) {
-		.kp_per_hz = 0.02,
+		.kp_per_hz = 0.05,
 		.ki_per_hz_s = 0.3,
 		.slew_per_s = 50.0,
 		.ramp_hz_per_s = 60.0,
@@ -24,7 +24,9 @@ void controller_config_default(struct controller_config *cfg)
 		.stall_s = 0.02,
 		.stall_grace_s = 0.5,
 		.motor_tau_s = 0.05,
+		.use_observer = true,
 	};
+	observer_config_default(&cfg->observer);
 }
 
 static bool positive(double v)
@@ -35,6 +37,7 @@ static bool positive(double v)
 int controller_init(struct controller *c, const struct controller_config *cfg,
 		    const struct calibration *cal)
 {
+	struct observer_config obs_cfg;
 	int r;
 
 	if (!positive(cfg->slew_per_s) || !positive(cfg->ramp_hz_per_s) ||
@@ -52,7 +55,18 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	if (r < 0)
 		return r;
 	*c = (struct controller) { .cfg = *cfg, .cal = *cal };
-	return 0;
+	if (!cfg->use_observer)
+		return 0;
+	obs_cfg = cfg->observer;
+	/* the calibration times the response as the estimator sees it, so
+	 * its figure includes the reading's delay
+	 */
+	if (cal->tau_s > 0)
+		obs_cfg.tau_s = fmax(cal->tau_s - obs_cfg.delay_s,
+				     cal->tau_s / 2);
+	else if (cfg->motor_tau_s > 0)
+		obs_cfg.tau_s = cfg->motor_tau_s;
+	return observer_init(&c->obs, &obs_cfg);
 }
 
 int controller_set_target(struct controller *c, double freq_hz)
@@ -82,6 +96,7 @@ void controller_start(struct controller *c, double from_hz)
 	c->run_s = 0;
 	c->seen_valid = false;
 	c->last_valid_hz = 0;
+	c->obs_running = false;
 }
 
 void controller_stop(struct controller *c)
@@ -193,6 +208,41 @@ static double controller_gate(struct controller *c, double measured_hz,
 	return c->measured_hz;
 }
 
+/*
+ * Run the observer over the last period (the drive it had is c->duty) and
+ * take in the reading, gated as above. Returns the feedforward: the
+ * free-air duty whose speed, less what the load the observer found takes
+ * off, is the reference.
+ */
+static double controller_observe(struct controller *c,
+				 const struct controller_input *in, double dt)
+{
+	double m;
+
+	if (c->obs_running)
+		observer_predict(&c->obs, calibration_freq_at(&c->cal, c->duty),
+				 dt);
+	if (in->valid) {
+		m = controller_gate(c, in->freq_hz, dt);
+		if (!c->obs_running) {
+			observer_reset(&c->obs, m);
+			c->obs_running = true;
+		} else {
+			observer_hold_load(&c->obs,
+					   c->duty >= c->cfg.duty_max,
+					   c->duty <= 0);
+			observer_correct(&c->obs, m, in->freq_stderr_hz);
+		}
+	} else {
+		c->measured_hz = 0;
+	}
+	if (!c->obs_running)
+		return calibration_duty_for(&c->cal, c->reference_hz);
+	return calibration_duty_for(&c->cal,
+				    observer_free_speed_for(&c->obs,
+							    c->reference_hz));
+}
+
 void controller_step(struct controller *c, const struct controller_input *in,
 		     struct controller_output *ret)
 {
@@ -228,8 +278,25 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		else
 			c->reference_hz = c->target_hz;
 
-		want = calibration_duty_for(&c->cal, c->reference_hz);
-		if (in->valid) {
+		if (cfg->use_observer) {
+			want = controller_observe(c, in, dt);
+			if (c->obs_running) {
+				err = c->reference_hz - c->obs.speed_hz;
+				p_term = cfg->kp_per_hz * err;
+				want += p_term + c->integral;
+				if (in->valid &&
+				    !((want >= cfg->duty_max && err > 0) ||
+				      (want <= 0 && err < 0)))
+					c->integral += cfg->ki_per_hz_s * err *
+						       dt;
+				c->integral = clamp(c->integral,
+						    -cfg->duty_max,
+						    cfg->duty_max);
+			} else {
+				want += c->integral;
+			}
+		} else if (in->valid) {
+			want = calibration_duty_for(&c->cal, c->reference_hz);
 			err = c->reference_hz - controller_gate(c, in->freq_hz,
 								dt);
 			p_term = cfg->kp_per_hz * err;
@@ -243,6 +310,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 			c->integral = clamp(c->integral, -cfg->duty_max,
 					    cfg->duty_max);
 		} else {
+			want = calibration_duty_for(&c->cal, c->reference_hz);
 			c->measured_hz = 0;
 			want += c->integral;
 		}

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "calibration.h"
+#include "observer.h"
 
 struct controller_config {
 	double kp_per_hz;	/* duty per Hz of error */
@@ -36,6 +37,13 @@ struct controller_config {
 	double motor_tau_s;	/* time constant when the calibration has
 				 * none; 0: no plausibility gate
 				 */
+	/* Speed observer (lib/observer.h): the loop closes on the model's
+	 * speed, corrected by the readings, and the load it finds is fed
+	 * forward. tau_s is taken from the calibration (less delay_s, its
+	 * measured figure includes the estimator's lag) or motor_tau_s.
+	 */
+	bool use_observer;
+	struct observer_config observer;
 };
 
 enum controller_mode {
@@ -50,6 +58,7 @@ struct controller_input {
 	double amplitude_ms2;	/* estimator, RMS */
 	double amplitude_fast_ms2; /* estimator, RMS over a short window */
 	bool valid;		/* the estimate may be used */
+	double freq_stderr_hz;	/* estimator; 0 = unknown, full weight */
 };
 
 struct controller_output {
@@ -72,6 +81,8 @@ struct controller {
 	double contact_timer_s, stall_timer_s;
 	double run_s;		/* since controller_start() */
 	bool seen_valid;	/* a valid estimate since controller_start() */
+	struct observer obs;
+	bool obs_running;	/* seeded from a first valid estimate */
 };
 
 /*
