@@ -11,11 +11,11 @@
  *     this client's connection (outlive_client is left false).
  *  2. Round trips, after --warmup untimed rounds, --count rounds of one
  *     call to massaged, one to the echo service (and one to the
- *     --second-echo, whose ratio to the first is the noise floor), the
- *     order rotating from round to round: first SetIntensity (within
- *     limits: the intensity and 10 per mille less, alternately), then a
- *     property Get (sd_bus_get_property, default Frequency). Interleaved
- *     so that the noise of the machine hits every side alike.
+ *     --second-echo, whose ratio to the first is the noise floor), in
+ *     every order in turn: first SetIntensity (within limits: the
+ *     intensity and 10 per mille less, alternately), then a property Get
+ *     (sd_bus_get_property, default Frequency). Interleaved so that the
+ *     noise of the machine hits every side alike.
  *  3. --rounds times, --phase-sec each: an idle phase (no bus traffic
  *     from us), a spin phase (a thread per CPU spinning at normal
  *     priority, no bus traffic: busy CPUs without the bus, because on a
@@ -559,9 +559,22 @@ struct rtt {
 };
 
 /*
+ * The order of the calls in a round, all six in turn: each service
+ * follows each other one as often, so what one leaves behind after its
+ * reply (massaged's PropertiesChanged, its history write) lands on the
+ * other two alike. Rotating 0 1 2 would put the echo after massaged in
+ * two rounds of three, the second echo in one.
+ */
+static const unsigned int order3[6][3] = {
+	{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+	{ 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+};
+
+/*
  * @o->count timed calls (after @o->warmup untimed ones) to each of the
- * @n destinations, in rounds of one call to each, the first one
- * rotating: SetIntensity calls if @set, else Get @o->property.
+ * @n (2 or 3) destinations, in rounds of one call to each, the order
+ * changing from round to round (order3, or alternating for two):
+ * SetIntensity calls if @set, else Get @o->property.
  */
 static int round_trips(sd_bus *bus, const struct options *o, bool set,
 		       const char *const *dest, unsigned int n,
@@ -580,7 +593,7 @@ static int round_trips(sd_bus *bus, const struct options *o, bool set,
 			uint32_t permille = o->intensity - (i % 2) * 10;
 			double us;
 
-			d = (i + k) % n;
+			d = n == 3 ? order3[i % 6][k] : (i + k) % n;
 
 			if (set)
 				us = time_set(bus, dest[d], permille, &r);
