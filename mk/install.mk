@@ -35,7 +35,7 @@ INSTALL ?= install
 MASSAGECTL_TARGET := $(if $(wildcard massagectl/massagectl.mk),massagectl)
 MASSAGECTL_MAN := $(wildcard massagectl/*.1)
 
-.PHONY: install deb check-deb check-units check-dkms
+.PHONY: install deb deb-locked check-deb check-units check-dkms
 
 install: daemon $(MASSAGECTL_TARGET)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) \
@@ -64,19 +64,26 @@ install: daemon $(MASSAGECTL_TARGET)
 # committed HEAD (what others install is what is committed; the work tree
 # may hold someone's half-done files); DEB_FROM=worktree copies the
 # tracked and untracked files of the work tree instead.
-# Output: build/deb/*.deb, build/deb/build.log.
+# Output: build/deb/*.deb, build/deb/build.log, build/deb/lintian.log.
 DEB_FROM ?= head
-DEB_SRC := $(O)/deb/src
+DEB_NEW := $(O)/deb.new
+# One build at a time (make check and a person may both call it); the
+# result replaces build/deb only once it is complete.
 deb:
-	rm -rf $(O)/deb && mkdir -p $(DEB_SRC)
+	@mkdir -p $(O)
+	@flock $(O)/.deb.lock $(MAKE) --no-print-directory deb-locked
+
+deb-locked:
+	rm -rf $(DEB_NEW) && mkdir -p $(DEB_NEW)/src
 ifeq ($(DEB_FROM),worktree)
 	git ls-files -co --exclude-standard -z | \
-		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || cp -P --parents "$$f" $(DEB_SRC); done' sh
+		xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || cp -P --parents "$$f" $(DEB_NEW)/src; done' sh
 else
-	git archive --format=tar HEAD | tar -x -C $(DEB_SRC)
+	git archive --format=tar HEAD | tar -x -C $(DEB_NEW)/src
 endif
-	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j$$(nproc) >../build.log 2>&1 || \
-		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(O)/deb/build.log" >&2; exit 1; }
+	cd $(DEB_NEW)/src && dpkg-buildpackage -us -uc -b -j$$(nproc) >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(DEB_NEW)/build.log" >&2; exit 1; }
+	rm -rf $(O)/deb && mv $(DEB_NEW) $(O)/deb
 	@ls -1 $(O)/deb/*.deb
 	@lintian --pedantic $(O)/deb/*.changes >$(O)/deb/lintian.log 2>&1; \
 		grep -v '^running with root' $(O)/deb/lintian.log >$(O)/deb/lintian.tags || true; \
