@@ -46,6 +46,7 @@ struct history;
 int history_open(struct history **ret, const char *path);
 /* Accepts NULL; returns NULL. */
 struct history *history_free(struct history *h);
+
 static inline void history_freep(struct history **h)
 {
 	history_free(*h);

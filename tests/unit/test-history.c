@@ -56,7 +56,7 @@ static int teardown(void **state)
 	size_t i;
 
 	f->h = history_free(f->h);
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
 		snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
 		unlink(p);
 	}
@@ -170,11 +170,12 @@ static void test_open_creates_schema_and_reopen_keeps_data(void **state)
 	assert_int_equal(stat(f->path, &stb), 0);
 	assert_int_equal(stb.st_mode & 0777, 0600);
 
-	id = begin(f->h, "A. Patient", 0, T0);
+	/* Bound, never spliced into SQL: stored as typed. */
+	id = begin(f->h, "Robert'); DROP TABLE sessions;--", 0, T0);
 	reopen(f);
 	reopen(f);
 	get_session(f->h, id, &c);
-	assert_string_equal(c.patient, "A. Patient");
+	assert_string_equal(c.patient, "Robert'); DROP TABLE sessions;--");
 	assert_string_equal(c.outcome, "running");
 }
 
@@ -675,7 +676,7 @@ static void test_text_that_is_not_utf8_or_too_long_is_refused(void **state)
 	uint64_t id;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		s.patient = bad[i];
 		assert_int_equal(history_session_begin(f->h, &s, &id),
 				 -EINVAL);
@@ -964,8 +965,10 @@ static void test_course_with_longer_interval_and_extra_sessions(void **state)
 		      T0 + 2 * DAY);
 	/* Slot 1 passes empty. */
 	expect_course(f->h, course, T0 + 4 * DAY + SEC, 1, 1, 1, T0 + 4 * DAY);
-	/* Two sessions in slot 2 make up the missed one: done never makes
-	 * done + missed exceed the course. */
+	/*
+	 * Two sessions in slot 2 make up the missed one: done never makes
+	 * done + missed exceed the course.
+	 */
 	complete(f->h, course, T0 + 4 * DAY + 3600 * SEC);
 	complete(f->h, course, T0 + 5 * DAY);
 	expect_course(f->h, course, T0 + 5 * DAY + 3600 * SEC, 3, 0, 0, 0);
@@ -1111,7 +1114,7 @@ static void test_unknown_ids_give_enoent(void **state)
 	static const uint64_t ids[] = { 0, 1, 7, UINT64_MAX };
 	size_t i;
 
-	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ids); i++) {
 		uint64_t u = ids[i];
 
 		assert_int_equal(history_session_checkpoint(f->h, u, 0, 0, T0),
@@ -1214,8 +1217,10 @@ struct pop_start {
 	uint64_t session_id;
 };
 
-/* What the daemon does with the head of the queue: check its course and
- * record the session it starts, from inside the callback. */
+/*
+ * What the daemon does with the head of the queue: check its course and
+ * record the session it starts, from inside the callback.
+ */
 static int start_from_queue(const struct history_queue_entry *e,
 			    void *userdata)
 {
@@ -1278,8 +1283,10 @@ struct plan_fire {
 	unsigned int calls;
 };
 
-/* As the daemon does when plans fall due: remove one, move the other
- * past every other plan. */
+/*
+ * As the daemon does when plans fall due: remove one, move the other
+ * past every other plan.
+ */
 static int fire_plan(const struct history_plan *p, void *userdata)
 {
 	struct plan_fire *pf = userdata;
