@@ -510,6 +510,65 @@ static void test_closed_loop_holds_45hz_through_pressure_step(void **state)
 	free(s);
 }
 
+/*
+ * The observer learns a firmer press as load: the braking the calibration
+ * does not explain grows by what 3 N more of tissue drag takes (about
+ * 170 Hz/s at 45 Hz on the plant), and its speed follows the rotor's.
+ */
+static void test_observer_learns_a_firmer_press_as_load(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct calibration cal;
+	double load_before;
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(control_sim_init(s, NULL, 5), 0);
+	plant_set_contact(&s->plant, true, 3000);
+	assert_int_equal(control_sim_start(s, &cal, NULL, 45), 0);
+	for (i = 0; i < 2000; i++)
+		control_sim_tick(s);
+	assert_true(s->ctl.obs_running);
+	load_before = s->ctl.obs.load_hz_s;
+	plant_set_contact(&s->plant, true, 6000);
+	for (i = 0; i < 1000; i++)
+		control_sim_tick(s);
+	assert_float_equal(s->ctl.obs.load_hz_s - load_before, 170, 60);
+	assert_float_equal(s->ctl.obs.speed_hz, control_sim_freq_hz(s), 0.2);
+	free(s);
+}
+
+/* The plain loop on the raw reading is still there, and still holds. */
+static void test_loop_without_observer_holds_45hz(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct controller_config cfg;
+	struct calibration cal;
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(control_sim_init(s, NULL, 6), 0);
+	plant_set_contact(&s->plant, true, 3000);
+	controller_config_default(&cfg);
+	cfg.use_observer = false;
+	cfg.kp_per_hz = 0.02;	/* the plain loop's own tuning */
+	assert_int_equal(control_sim_start(s, &cal, &cfg, 45), 0);
+	for (i = 0; i < 2000; i++)
+		control_sim_tick(s);
+	assert_false(s->ctl.obs_running);
+	for (i = 0; i < 500; i++) {
+		control_sim_tick(s);
+		assert_float_equal(control_sim_freq_hz(s), 45, 0.2);
+	}
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +595,8 @@ int main(void)
 		cmocka_unit_test(test_loaded_soft_start_lagging_its_ramp_is_not_a_stall),
 		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
+		cmocka_unit_test(test_observer_learns_a_firmer_press_as_load),
+		cmocka_unit_test(test_loop_without_observer_holds_45hz),
 	};
 
 	return cmocka_run_group_tests_name("controller", tests, NULL, NULL);
