@@ -19,15 +19,16 @@
  *  3. --rounds times, --phase-sec each: an idle phase (no bus traffic
  *     from us), a spin phase (a thread per CPU spinning at normal
  *     priority, no bus traffic: busy CPUs without the bus, because on a
- *     virtual machine an idle CPU wakes slower than a busy one) and a
- *     flood phase (--flood-threads threads, each with its own connection,
- *     calling Get State, Get Frequency, Get ControlLoopStatistics and
- *     SetIntensity on massaged in turn, back to back, no pause). Each
- *     phase starts with "latency-reset" on the daemon's control socket
- *     and ends with "latency": the control loop's wake-up latency (how
- *     late the SCHED_FIFO thread woke after its deadline, as
- *     bench-latency reports it) and loop time (wake-up to drive set).
- *     After each phase the session must still be running.
+ *     virtual machine an idle CPU wakes slower than a busy one), a flood
+ *     of Gets (--flood-threads threads, each with its own connection,
+ *     calling Get State, Get Frequency and Get ControlLoopStatistics on
+ *     massaged in turn, back to back, no pause) and the flood (the same
+ *     with a SetIntensity after every three Gets). Each phase starts
+ *     with "latency-reset" on the daemon's control socket and ends with
+ *     "latency": the control loop's wake-up latency (how late the
+ *     SCHED_FIFO thread woke after its deadline, as bench-latency reports
+ *     it) and loop time (wake-up to drive set). After each phase the
+ *     session must still be running.
  *  4. Stop.
  *
  * Nothing is pinned to a CPU and nothing runs at a raised priority but
@@ -311,6 +312,7 @@ struct flood {
 	atomic_ulong calls;
 	atomic_ulong errors;
 	char first_error[256];
+	bool gets_only;
 	int r;
 };
 
@@ -333,13 +335,14 @@ static void *flood_run(void *userdata)
 		_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
-		if (i % 4 == 3)
+		if (i % 4 == 3 && !f->gets_only)
 			r = set_intensity(bus, o->target,
 					  o->intensity - (i / 4 % 2) * 10, &e);
 		else
 			r = sd_bus_get_property(bus, o->target, OBJECT_PATH,
-						INTERFACE, props[i % 4], &e,
-						&m, property_type(props[i % 4]));
+						INTERFACE, props[i % 4 % 3], &e,
+						&m,
+						property_type(props[i % 4 % 3]));
 		if (r < 0) {
 			if (!atomic_fetch_add(&f->errors, 1))
 				snprintf(f->first_error,
@@ -365,11 +368,12 @@ static uint64_t flood_total(struct flood *f, unsigned int n, bool errors)
 	return sum;
 }
 
-enum phase { PHASE_IDLE, PHASE_SPIN, PHASE_FLOOD };
+enum phase { PHASE_IDLE, PHASE_SPIN, PHASE_FLOOD_GET, PHASE_FLOOD };
 
 static const char *const phase_names[] = {
 	[PHASE_IDLE] = "idle",
 	[PHASE_SPIN] = "spin",
+	[PHASE_FLOOD_GET] = "flood-get",
 	[PHASE_FLOOD] = "flood",
 };
 
@@ -402,7 +406,7 @@ static int loop_phase(const struct options *o, enum phase phase,
 	struct loop_stats before;
 	int r = 0;
 
-	if (phase == PHASE_FLOOD)
+	if (phase == PHASE_FLOOD || phase == PHASE_FLOOD_GET)
 		n = o->threads;
 	else if (phase == PHASE_SPIN)
 		n = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -410,9 +414,10 @@ static int loop_phase(const struct options *o, enum phase phase,
 		n = MAX_THREADS;
 	for (i = 0; i < n; i++) {
 		f[i] = (struct flood){ .o = o, .stop = &stop,
-				       .connected = &connected };
+				       .connected = &connected,
+				       .gets_only = phase == PHASE_FLOOD_GET };
 		r = -pthread_create(&f[i].thread, NULL,
-				    phase == PHASE_FLOOD ? flood_run : spin_run,
+				    phase == PHASE_SPIN ? spin_run : flood_run,
 				    &f[i]);
 		if (r < 0) {
 			n = i;
@@ -744,8 +749,9 @@ static void print_phase(const char *name, unsigned int round,
 int main(int argc, char *argv[])
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	double wake[3][MAX_ROUNDS], loop[3][MAX_ROUNDS], rates[MAX_ROUNDS];
-	double rate = 0, get_us = NAN, echo_us = NAN, idle, spin, flooded;
+	double wake[4][MAX_ROUNDS], loop[4][MAX_ROUNDS];
+	double rates[MAX_ROUNDS], get_rates[MAX_ROUNDS];
+	double rate = 0, get_us = NAN, echo_us = NAN, idle, spin, gets, flooded;
 	const char *dest[3];
 	unsigned int n_dest;
 	struct rtt rtt[3];
@@ -832,12 +838,14 @@ int main(int argc, char *argv[])
 				goto stop;
 			wake[p][i] = s.wake_p99_us;
 			loop[p][i] = s.loop_p99_us;
-			if (p == PHASE_FLOOD) {
+			if (p == PHASE_FLOOD_GET)
+				get_rates[i] = rate;
+			if (p == PHASE_FLOOD)
 				rates[i] = rate;
+			if (p >= PHASE_FLOOD_GET)
 				flood_errors += errors;
-			}
 			print_phase(phase_names[p], i + 1, &s,
-				    p == PHASE_FLOOD ? rate : -1, errors);
+				    p >= PHASE_FLOOD_GET ? rate : -1, errors);
 			r = session_check(bus, &o, phase_names[p]);
 			if (r < 0)
 				goto stop;
@@ -858,12 +866,15 @@ stop:
 
 	idle = median(wake[PHASE_IDLE], o.rounds);
 	spin = median(wake[PHASE_SPIN], o.rounds);
+	gets = median(wake[PHASE_FLOOD_GET], o.rounds);
 	flooded = median(wake[PHASE_FLOOD], o.rounds);
-	printf("loop: medians of %u rounds of %.0f s, %u flood threads: wake-up p99 idle %.0f us, spin %.0f us, flood %.0f us (%+.0f %% on idle, %+.0f %% on spin); loop time p99 idle %.0f us, spin %.0f us, flood %.0f us\n",
-	       o.rounds, o.phase_s, o.threads, idle, spin, flooded,
+	printf("loop: medians of %u rounds of %.0f s, %u flood threads: wake-up p99 idle %.0f us, spin %.0f us, flood of Gets %.0f us (%.0f calls/s), flood %.0f us (%+.0f %% on idle, %+.0f %% on spin); loop time p99 idle %.0f us, spin %.0f us, flood of Gets %.0f us, flood %.0f us\n",
+	       o.rounds, o.phase_s, o.threads, idle, spin, gets,
+	       median(get_rates, o.rounds), flooded,
 	       (flooded / idle - 1) * 100, (flooded / spin - 1) * 100,
 	       median(loop[PHASE_IDLE], o.rounds),
 	       median(loop[PHASE_SPIN], o.rounds),
+	       median(loop[PHASE_FLOOD_GET], o.rounds),
 	       median(loop[PHASE_FLOOD], o.rounds));
 	if (flood_errors)
 		printf("flood: %llu calls failed (see above); flood_calls_per_s counts completed calls only\n",
