@@ -594,6 +594,11 @@ int session_start_manual(Manager *m, uint32_t freq_mhz,
 	r = session_check_options(m, o, ret_why);
 	if (r < 0)
 		return r;
+	if (intensity_permille == 0 ||
+	    intensity_permille > l->max_intensity_permille)
+		return refuse(m, ret_why, "intensity: %u is outside 1..%u per mille",
+			      intensity_permille, l->max_intensity_permille),
+		       -EINVAL;
 	r = safety_check_target(l, freq_mhz, intensity_permille, &reason);
 	if (r < 0) {
 		safety_format_target_refusal(text, sizeof(text), l, reason,

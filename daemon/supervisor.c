@@ -23,7 +23,14 @@ void supervisor_fault(Manager *m, enum manager_state s,
 {
 	bool first = m->state != MANAGER_FAULT && m->state != MANAGER_ESTOP;
 
-	manager_halt(m);
+	/*
+	 * A latched STOP is seen again in every record that follows; halting
+	 * an idle thread again would wake it to report, which is seen again:
+	 * a busy loop in the fault state. Halt whenever it may still drive.
+	 */
+	if (first || !control_thread_is_idle(m->ct) ||
+	    control_thread_last_command(m->ct) != CONTROL_CMD_HALT)
+		manager_halt(m);
 	if (!first && !(s == MANAGER_ESTOP && m->state == MANAGER_FAULT))
 		return;
 	m->fault_reason = reason;

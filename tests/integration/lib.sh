@@ -14,6 +14,10 @@ T=$(mktemp -d /tmp/massaged-test.XXXXXX)
 SOCK=$T/ctl
 LOG=$T/log
 PID=
+BUS_PID=
+# Never the machine's own system bus: start_bus makes a private one here.
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
+export MASSAGECTL_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
 # Under valgrind everything is ~20x slower.
 SLOW=1
 case "${MASSAGED_WRAPPER:-}" in *valgrind*) SLOW=8 ;; esac
@@ -22,6 +26,7 @@ cleanup() {
 	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
 		kill -KILL "$PID" 2>/dev/null
 	fi
+	[ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -45,6 +50,7 @@ start_daemon() {
 		conf "[Safety]" "SensorLossMSec=1000" "WarmupMSec=3000"
 	[ -f "$T/massaged.conf" ] || conf "# defaults"
 	[ -n "${NO_CALIBRATION:-}" ] || cp "$(dirname "$0")/sim-calibration" "$T/calibration"
+	[ -d "$T/programs" ] && export MASSAGED_PROGRAMS_PATH="$T/programs"
 	STATE_DIRECTORY=$T ${MASSAGED_WRAPPER:-} "$MASSAGED" --simulate \
 		--config "$T/massaged.conf" --control-socket "$SOCK" "$@" \
 		>"$LOG" 2>&1 &
@@ -112,4 +118,145 @@ assert_eq() {
 
 assert_motor_off() {
 	assert_eq "$(get duty_permille)" 0 "duty ($1)"
+}
+
+# --- D-Bus ------------------------------------------------------------------
+# The daemon's interface on a private dbus-daemon: busctl drives it, gdbus
+# reads the names of the errors it returns (busctl prints only their text).
+DEST=org.massaged.Massager1
+OBJ=/org/massaged/Massager1
+IFACE=org.massaged.Massager1
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+
+# start_bus [policy]: a private system-type bus. Without an argument its
+# policy lets everyone do everything, so that what a test sees is the
+# daemon's own check; with "policy" it has the defaults of Debian's system
+# bus plus our shipped daemon/org.massaged.Massager1.conf (and root may
+# own the name, since the test daemon runs as root).
+start_bus() {
+	local pol
+	if [ "${1:-}" = policy ]; then
+		pol="<policy context=\"default\">
+    <allow user=\"*\"/>
+    <deny own=\"*\"/>
+    <deny send_type=\"method_call\"/>
+    <allow send_type=\"signal\"/>
+    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>
+    <allow send_requested_reply=\"true\" send_type=\"error\"/>
+    <allow receive_type=\"method_call\"/>
+    <allow receive_type=\"method_return\"/>
+    <allow receive_type=\"error\"/>
+    <allow receive_type=\"signal\"/>
+    <allow send_destination=\"org.freedesktop.DBus\"
+           send_interface=\"org.freedesktop.DBus\"/>
+    <allow send_destination=\"org.freedesktop.DBus\"
+           send_interface=\"org.freedesktop.DBus.Introspectable\"/>
+    <allow send_destination=\"org.freedesktop.DBus\"
+           send_interface=\"org.freedesktop.DBus.Properties\"/>
+  </policy>
+  <policy user=\"root\"><allow own=\"$DEST\"/></policy>
+  <include>$TOP/daemon/org.massaged.Massager1.conf</include>"
+	else
+		pol="<policy context=\"default\">
+    <allow user=\"*\"/>
+    <allow own=\"*\"/>
+    <allow send_type=\"method_call\"/>
+    <allow eavesdrop=\"true\"/>
+    <allow send_destination=\"*\" eavesdrop=\"true\"/>
+  </policy>"
+	fi
+	cat >"$T/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$T/bus</listen>
+  <auth>EXTERNAL</auth>
+  $pol
+</busconfig>
+EOF
+	# other users (the "outside the group" tests) must reach the socket
+	chmod 755 "$T"
+	BUS_PID=$(dbus-daemon --config-file="$T/bus.conf" --fork --print-pid) ||
+		fail "dbus-daemon did not start"
+	local i=0
+	while [ ! -S "$T/bus" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+# start_bus_daemon [ARGS]: the daemon, then wait until it owns its name
+start_bus_daemon() {
+	start_daemon "$@"
+	local i=0
+	while ! busctl status "$DEST" >/dev/null 2>&1; do
+		[ $i -lt $((100 * SLOW)) ] || fail "the daemon did not take $DEST"
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+# bcall METHOD [SIGNATURE ARGS...]: call, print the reply as busctl does
+bcall() {
+	local m=$1
+	shift
+	busctl call "$DEST" "$OBJ" "$IFACE" "$m" "$@"
+}
+
+# bget PROPERTY: the value alone, strings unquoted
+bget() {
+	busctl get-property "$DEST" "$OBJ" "$IFACE" "$1" |
+		sed 's/^[^ ]* //; s/^"//; s/"$//'
+}
+
+# gcall METHOD ARGS...: call with gdbus (GVariant text arguments); on
+# failure print the error's name alone
+gcall() {
+	local m=$1 out
+	shift
+	if out=$(gdbus call --system --dest "$DEST" --object-path "$OBJ" \
+		--method "$IFACE.$m" "$@" 2>&1); then
+		echo "$out"
+		return 0
+	fi
+	echo "$out" | sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' | head -1
+	return 1
+}
+
+# berr NAME METHOD ARGS...: the call must fail with
+# org.massaged.Massager1.Error.NAME (or NAME when it has a dot)
+berr() {
+	local want=$1 got
+	shift
+	case $want in *.*) ;; *) want=$IFACE.Error.$want ;; esac
+	got=$(gcall "$@") && fail "$* succeeded ($got); expected $want"
+	[ "$got" = "$want" ] || fail "$*: expected $want, got '$got'"
+}
+
+# wait_prop PROPERTY VALUE SECONDS
+wait_prop() {
+	local i=0 n=$(( $3 * 20 * SLOW ))
+	while [ $i -lt $n ]; do
+		[ "$(bget "$1")" = "$2" ] && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	fail "$1 did not become $2 within $(( $3 * SLOW )) s (is $(bget "$1"))"
+}
+
+# program NAME LINES...: a program file for this test only
+program() {
+	mkdir -p "$T/programs"
+	local name=$1
+	shift
+	printf '%s\n' "$@" >"$T/programs/$name.program"
+}
+
+# history_outcome ID: the outcome of session ID from ListSessions
+history_outcome() {
+	gdbus call --system --dest "$DEST" --object-path "$OBJ" \
+		--method "$IFACE.ListSessions" 0 0 |
+		tr '(' '\n' | grep "^uint64 $1, \|^$1, " | cut -d, -f6 |
+		tr -d " '"
 }
