@@ -32,6 +32,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
+	check-vm-system \
 	bench-control clean
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
@@ -73,6 +74,11 @@ check-kmod:
 check-vm:
 	tests/vm/run.sh
 
+# A booted Debian with systemd, udev and the bus, our packages installed:
+# tests/vm/system/ (docs/testing.md).
+check-vm-system:
+	tests/vm/system/run.sh
+
 check: deps
 	+$(MAKE) check-unit
 	+$(MAKE) check-unit-asan
@@ -82,6 +88,7 @@ check: deps
 	+$(MAKE) check-kmod
 	+$(MAKE) check-dkms
 	+$(MAKE) check-vm
+	+$(MAKE) check-vm-system
 
 # Benchmarks print figures; they do not pass or fail.
 bench-control: $(O)/bench/bench-control
