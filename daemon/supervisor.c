@@ -29,7 +29,7 @@ void supervisor_fault(Manager *m, enum manager_state s,
 	 * a busy loop in the fault state. Halt whenever it may still drive.
 	 */
 	if (first || !control_thread_is_idle(m->ct) ||
-	    control_thread_last_command(m->ct) != CONTROL_CMD_HALT)
+	    (m->ct && control_thread_last_command(m->ct) != CONTROL_CMD_HALT))
 		manager_halt(m);
 	if (!first && !(s == MANAGER_ESTOP && m->state == MANAGER_FAULT))
 		return;

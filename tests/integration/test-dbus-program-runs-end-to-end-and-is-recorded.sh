@@ -12,7 +12,7 @@ program two-sites '[Program]' 'Name=Two sites' 'Source=test' \
 	'[Step]' 'Technique=vibration' 'Site=infraspinatus, left' 'Frequency=50' 'Amplitude=15' \
 	'Duration=1s'
 start_bus
-start_bus_daemon
+start_bus_daemon ${DAEMON_ARGS:-}
 ctl contact 1 3000 >/dev/null
 course=$(bcall CreateCourse ssuut "Ann Example" two-sites 10 1 0 | cut -d' ' -f2)
 id=$(bcall StartProgram sa{sv} two-sites 3 course t "$course" \

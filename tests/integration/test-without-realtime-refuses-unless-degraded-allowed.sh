@@ -13,13 +13,18 @@ if STATE_DIRECTORY=$T $as_nobody sh -c 'ulimit -l 64; ulimit -r 0; exec "$0" "$@
 	fail "ran without real-time permissions"
 fi
 grep -q "AllowDegraded=yes" "$LOG" || fail "no hint at AllowDegraded (mlock)"
-# Memory may be locked, SCHED_FIFO is refused: still no.
-if STATE_DIRECTORY=$T sh -c 'ulimit -l unlimited; ulimit -r 0; exec "$@"' - \
-	$as_nobody "$MASSAGED" --simulate --config /dev/null >"$LOG" 2>&1; then
-	fail "ran without SCHED_FIFO"
+# Memory may be locked, SCHED_FIFO is refused: still no. (Raising the
+# memlock limit needs CAP_SYS_RESOURCE, which some containers drop.)
+if sh -c 'ulimit -l unlimited' 2>/dev/null; then
+	if STATE_DIRECTORY=$T sh -c 'ulimit -l unlimited; ulimit -r 0; exec "$@"' - \
+		$as_nobody "$MASSAGED" --simulate --config /dev/null >"$LOG" 2>&1; then
+		fail "ran without SCHED_FIFO"
+	fi
+	grep -q "SCHED_FIFO priority 50: Operation not permitted" "$LOG" ||
+		fail "no SCHED_FIFO message: $(cat "$LOG")"
+else
+	echo "  (no CAP_SYS_RESOURCE here: the SCHED_FIFO-only case is not run)"
 fi
-grep -q "SCHED_FIFO priority 50: Operation not permitted" "$LOG" ||
-	fail "no SCHED_FIFO message: $(cat "$LOG")"
 STATE_DIRECTORY=$T $as_nobody sh -c 'ulimit -l 64; ulimit -r 0; exec "$0" "$@"' \
 	"$MASSAGED" --simulate --config /dev/null --allow-degraded \
 	--control-socket "$SOCK" >"$LOG" 2>&1 &
