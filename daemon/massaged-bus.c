@@ -120,8 +120,9 @@ static int bus_refusal(Manager *m, sd_bus_error *error, int r,
 		 * lockout: the text says which */
 		name = BUS_ERROR("Busy");
 		break;
-	case -EAGAIN:
-		name = BUS_ERROR("Fault");
+	case -EAGAIN:	/* thermal lock-out: the motor is cooling down */
+	case -ETIME:	/* the site's or session's time cap is used up */
+		name = BUS_ERROR("Busy");
 		break;
 	default:
 		name = BUS_ERROR("InvalidArgument");
