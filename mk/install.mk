@@ -25,6 +25,7 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
 DBUSPOLICYDIR ?= $(DATADIR)/dbus-1/system.d
 DBUSSERVICEDIR ?= $(DATADIR)/dbus-1/system-services
 PROGRAMDIR ?= $(DATADIR)/massaged/programs
@@ -41,7 +42,8 @@ install: daemon $(MASSAGECTL_TARGET)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(PROGRAMDIR) $(DESTDIR)$(SYSCONFDIR)/massaged \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVRULESDIR) \
-		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DBUSPOLICYDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MODULESLOADDIR) \
+		$(DESTDIR)$(DBUSPOLICYDIR) \
 		$(DESTDIR)$(DBUSSERVICEDIR) $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(DAEMON_BIN) $(DESTDIR)$(SBINDIR)/massaged
@@ -52,6 +54,7 @@ install: daemon $(MASSAGECTL_TARGET)
 		$(DESTDIR)$(UNITDIR)/
 	$(INSTALL) -m 0644 udev/60-massager.rules $(DESTDIR)$(UDEVRULESDIR)/
 	$(INSTALL) -m 0644 systemd/sysusers.d/massaged.conf $(DESTDIR)$(SYSUSERSDIR)/massaged.conf
+	$(INSTALL) -m 0644 systemd/modules-load.d/massaged.conf $(DESTDIR)$(MODULESLOADDIR)/massaged.conf
 	$(INSTALL) -m 0644 daemon/org.massaged.Massager1.conf $(DESTDIR)$(DBUSPOLICYDIR)/
 	$(INSTALL) -m 0644 daemon/org.massaged.Massager1.service $(DESTDIR)$(DBUSSERVICEDIR)/
 	$(INSTALL) -m 0644 daemon/massaged.8 $(DESTDIR)$(MANDIR)/man8/
