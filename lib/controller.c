@@ -22,7 +22,7 @@ void controller_config_default(struct controller_config *cfg)
 		.stall_duty = 0.3,
 		.stall_ratio = 0.1,
 		.stall_s = 0.02,
-		.stall_grace_s = 0.5,
+		.stall_grace_s = 1.0,
 		.motor_tau_s = 0.05,
 		.use_observer = true,
 	};

@@ -101,7 +101,11 @@ void safety_limits_default(struct safety_limits *l)
 		.max_continuous_site_ms = 15u * 60u * 1000u,
 		.max_session_ms = 60u * 60u * 1000u,
 		.sensor_loss_ms = 100u,
-		.warmup_ms = 500u,
+		/* a start pressed onto the body (6 N) spins up slowly and reads
+		 * valid only after ~0.5 s; the controller judges a stall from
+		 * the start after 1 s (controller.c, stall_grace_s)
+		 */
+		.warmup_ms = 1000u,
 		/* the controller has already debounced its stall flag for
 		 * 20 ms on an 18-sample window: 10 more keeps stall-to-off
 		 * well under 100 ms even on a loaded machine

@@ -412,7 +412,7 @@ static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
 	new_controller(&c);
 	controller_set_target(&c, 45);
 	controller_start(&c, 0);
-	out = steps(&c, 500, 0, 0, false);
+	out = steps(&c, 1000, 0, 0, false);
 	assert_false(out.stalled);
 	out = steps(&c, 21, 0, 0, false);
 	assert_true(out.stalled);
