@@ -95,7 +95,7 @@ ECHO_PID=$!
 "$ECHO" org.massaged.BenchEcho2 >"$T/echo2.log" 2>&1 &
 ECHO_PID="$ECHO_PID $!"
 i=0
-until grep -q '^ready' "$T/echo.log" && grep -q '^ready' "$T/echo2.log"; do
+until grep -qs '^ready' "$T/echo.log" && grep -qs '^ready' "$T/echo2.log"; do
 	i=$((i + 1))
 	[ $i -lt 100 ] || { cat "$T/echo.log" "$T/echo2.log" >&2; die "dbus-echo-service did not start"; }
 	sleep 0.05
