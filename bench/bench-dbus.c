@@ -390,7 +390,8 @@ static void *spin_run(void *userdata)
 
 /*
  * One phase of @o->phase_s: idle (the bus quiet), spin (a thread per CPU
- * spinning at normal priority, the bus quiet) or flood. Returns 0 with
+ * spinning at normal priority, the bus quiet), flood-get or flood (the
+ * latter two through --flood-threads connections). Returns 0 with
  * @ret filled, *@ret_calls_per_s and *@ret_errors the flood's completed
  * calls per second and failed calls, or a negative errno.
  */
