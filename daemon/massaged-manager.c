@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -795,6 +796,7 @@ static int manager_check_target(Manager *m, uint32_t target_mhz,
 				const char **ret_why)
 {
 	enum safety_reason reason;
+	double need;
 	char text[200];
 	int r;
 
@@ -812,6 +814,16 @@ static int manager_check_target(Manager *m, uint32_t target_mhz,
 		return refuse(m, ret_why, -ERANGE, "%.1f Hz is above the %.1f Hz this motor reaches",
 			      target_mhz / 1000.0,
 			      calibration_max_freq_hz(&m->cal));
+	/*
+	 * Intensity is the drive's ceiling. An ERM's speed is its frequency:
+	 * below what the target takes in free air (more on a body) it would
+	 * run slower than asked, or not turn at all.
+	 */
+	need = calibration_duty_for(&m->cal, target_mhz / 1000.0);
+	if (intensity_permille < need * 1000.0)
+		return refuse(m, ret_why, -ERANGE, "%.1f Hz takes at least %.0f%% drive on this massager (in free air; more on the body): intensity %.1f%% cannot reach it",
+			      target_mhz / 1000.0, ceil(need * 100.0),
+			      intensity_permille / 10.0);
 	return 0;
 }
 
@@ -834,6 +846,13 @@ static void manager_run_command(Manager *m)
 			       m->intensity_permille, true);
 	manager_set_state(m, MANAGER_RUNNING);
 	manager_supervision_arm(m, true);
+}
+
+int manager_check_step(Manager *m, uint32_t target_mhz,
+		       uint32_t intensity_permille, const char **ret_why)
+{
+	return manager_check_target(m, target_mhz, intensity_permille,
+				    ret_why);
 }
 
 int manager_start(Manager *m, uint32_t target_mhz,

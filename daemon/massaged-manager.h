@@ -115,6 +115,13 @@ int manager_start(Manager *m, uint32_t target_mhz,
 int manager_drive(Manager *m, uint32_t target_mhz,
 		  uint32_t intensity_permille, bool new_session,
 		  const char **ret_why);
+/*
+ * Could the drive run @target_mhz at @intensity_permille on this motor:
+ * the safety band, the calibration's reach, the intensity enough to turn
+ * it that fast.  manager_start()'s refusals without starting.
+ */
+int manager_check_step(Manager *m, uint32_t target_mhz,
+		       uint32_t intensity_permille, const char **ret_why);
 int manager_stop(Manager *m, const char **ret_why);
 int manager_pause(Manager *m, const char **ret_why);
 int manager_resume(Manager *m, const char **ret_why);

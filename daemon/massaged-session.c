@@ -387,6 +387,7 @@ static int session_begin(Manager *m, struct session *s, uint32_t manual_mhz,
 {
 	struct sessions *ss = m->sessions;
 	const char *why = NULL;
+	size_t i;
 	int r;
 
 	r = scheduler_init(&s->sched, &s->prog, SESSION_RAMP_NS);
@@ -398,6 +399,21 @@ static int session_begin(Manager *m, struct session *s, uint32_t manual_mhz,
 	if (r < 0) {
 		session_free(s);
 		return r;
+	}
+	/* Every step must be possible on this motor before the first one
+	 * starts: a session does not fail half-way for a setting. */
+	for (i = 0; i < s->prog.n_steps; i++) {
+		const struct program_step *st = &s->prog.steps[i];
+		uint32_t in = st->intensity_permille ?:
+			      m->config.limits.max_intensity_permille;
+
+		r = manager_check_step(m, st->freq_mhz, in, &why);
+		if (r < 0) {
+			refuse(m, ret_why, "step %zu (%s): %s", i + 1, st->site,
+			       why ?: strerror(-r));
+			session_free(s);
+			return r;
+		}
 	}
 	r = sd_event_add_time(m->event, &s->timer, CLOCK_MONOTONIC, 0, 1000,
 			      on_session_timer, m);

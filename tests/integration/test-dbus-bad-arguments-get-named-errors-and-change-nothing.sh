@@ -3,8 +3,11 @@
 # motor off, no session recorded, nothing queued, planned or coursed.
 . "$(dirname "$0")/lib.sh"
 program short '[Program]' 'Name=Short' 'Source=test' '[Step]' 'Technique=vibration' \
-	'Site=upper trapezius, left' 'Frequency=45' 'Intensity=50%' \
+	'Site=upper trapezius, left' 'Frequency=45' 'Intensity=90%' \
 	'Duration=2s'
+program weak '[Program]' 'Name=Weak' 'Source=test' '[Step]' 'Technique=vibration' \
+	'Site=a' 'Frequency=45' 'Intensity=90%' 'Duration=2s' \
+	'[Step]' 'Technique=vibration' 'Site=b' 'Frequency=40' 'Intensity=20%' 'Duration=2s'
 program broken '[Program]' 'Name=Broken' '[Step]' 'Technique=vibration' 'Frequency=120'
 start_bus
 start_bus_daemon
@@ -20,6 +23,10 @@ berr OutOfBand StartManual 45.0 800 3600000000 '{}'
 berr InvalidArgument StartManual 45.0 800 3000000 "{'colour': <'red'>}"
 berr InvalidArgument StartManual 45.0 800 3000000 "{'patient': <42>}"
 berr InvalidArgument StartManual 45.0 800 3000000 "{'pain_before': <uint32 11>}"
+# an intensity too low to turn the motor at the frequency: refused before
+# the first step, not half-way through
+berr OutOfBand StartManual 45.0 200 3000000 '{}'
+berr OutOfBand StartProgram weak '{}'
 berr UnknownProgram StartProgram nope '{}'
 berr InvalidArgument StartProgram '../../etc/passwd' '{}'
 berr InvalidArgument StartProgram 'Short' '{}'

@@ -3,7 +3,7 @@
 # the queue at its time and also waits. Queue and plans survive a restart.
 . "$(dirname "$0")/lib.sh"
 program short '[Program]' 'Name=Short' 'Source=test' '[Step]' 'Technique=vibration' \
-	'Site=upper trapezius, left' 'Frequency=45' 'Intensity=50%' \
+	'Site=upper trapezius, left' 'Frequency=45' 'Intensity=90%' \
 	'Duration=1s'
 start_bus
 start_bus_daemon
