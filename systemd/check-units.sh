@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # make check-units: systemd-analyze verify on the units, udevadm verify on
-# the rules, and the offline security score of massaged.service and
+# the rules, xmllint on the bus policy, and the offline security score of massaged.service and
 # massaged-sim.service, each failing above the limit.
 #
 #   systemd/check-units.sh BUILT_MASSAGED MAX_EXPOSURE
@@ -37,6 +37,15 @@ if udevadm verify --resolve-names=never --no-summary \
 	echo "udev: udevadm verify: clean"
 else
 	echo "udev: udevadm verify failed" >&2
+	fail=1
+fi
+
+# The bus policy must at least parse: dbus-daemon skips a broken file
+# with a warning, and then nobody but root may call the daemon.
+if xmllint --noout "$top/daemon/org.massaged.Massager1.conf"; then
+	echo "dbus: org.massaged.Massager1.conf: well-formed"
+else
+	echo "dbus: org.massaged.Massager1.conf is not well-formed XML" >&2
 	fail=1
 fi
 
