@@ -350,11 +350,22 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 			}
 			controller_start(&ct->ctl, estimate_valid(est) ?
 					 est->freq_hz : 0);
-		} else if (CMD_TARGET_MHZ(w) != CMD_TARGET_MHZ(old)) {
-			r = controller_set_target(&ct->ctl,
-						  CMD_TARGET_MHZ(w) / 1000.0);
-			if (r < 0)
-				*ret_error = r;
+		} else {
+			if (CMD_TARGET_MHZ(w) != CMD_TARGET_MHZ(old)) {
+				r = controller_set_target(&ct->ctl,
+						CMD_TARGET_MHZ(w) / 1000.0);
+				if (r < 0)
+					*ret_error = r;
+			}
+			if (CMD_INTENSITY(w) != CMD_INTENSITY(old)) {
+				cap = CMD_INTENSITY(w);
+				if (cap > ct->info.max_duty_permille)
+					cap = ct->info.max_duty_permille;
+				r = controller_set_duty_max(&ct->ctl,
+							    cap / 1000.0);
+				if (r < 0)
+					*ret_error = r;
+			}
 		}
 		break;
 	case CONTROL_CMD_SOFT_STOP:

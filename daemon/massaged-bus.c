@@ -163,7 +163,67 @@ static bool gid_in(gid_t gid, const gid_t *gids, int n)
  * bus does not always pass supplementary groups, and /proc of other
  * users is hidden from us by ProtectProc=).
  */
+/*
+ * The answer per client connection, so a client's calls cost one
+ * credentials query (a round trip to the bus) and not one each. A unique
+ * name is never reused on a bus, so an entry cannot be inherited by
+ * another client; a change of groups applies to the next connection.
+ */
+#define AUTH_CACHE_SIZE 32
+static struct {
+	char name[64];
+	bool authorized;
+} auth_cache[AUTH_CACHE_SIZE];
+static unsigned int auth_cache_next;
+
+static int auth_cache_find(const char *sender)
+{
+	unsigned int i;
+
+	if (!sender)
+		return -1;
+	for (i = 0; i < AUTH_CACHE_SIZE; i++)
+		if (strcmp(auth_cache[i].name, sender) == 0)
+			return auth_cache[i].authorized;
+	return -1;
+}
+
+static void auth_cache_put(const char *sender, bool authorized)
+{
+	if (!sender || strlen(sender) >= sizeof(auth_cache[0].name))
+		return;
+	snprintf(auth_cache[auth_cache_next].name,
+		 sizeof(auth_cache[0].name), "%s", sender);
+	auth_cache[auth_cache_next].authorized = authorized;
+	auth_cache_next = (auth_cache_next + 1) % AUTH_CACHE_SIZE;
+}
+
+static int bus_query_authorized(Manager *m, sd_bus_message *msg,
+				sd_bus_error *error);
+
 static int bus_check_authorized(Manager *m, sd_bus_message *msg,
+				sd_bus_error *error)
+{
+	const char *sender = sd_bus_message_get_sender(msg);
+	int r;
+
+	switch (auth_cache_find(sender)) {
+	case 1:
+		return 0;
+	case 0:
+		return sd_bus_error_set(error, BUS_ERROR("NotAuthorized"),
+					"the caller is not in the \"" MASSAGE_GROUP "\" group; ask the station's administrator");
+	default:
+		break;
+	}
+	/* 0: yes, -EACCES: no; anything else is not an answer to keep */
+	r = bus_query_authorized(m, msg, error);
+	if (r >= 0 || r == -EACCES)
+		auth_cache_put(sender, r >= 0);
+	return r;
+}
+
+static int bus_query_authorized(Manager *m, sd_bus_message *msg,
 				sd_bus_error *error)
 {
 	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -201,9 +261,10 @@ static int bus_check_authorized(Manager *m, sd_bus_message *msg,
 				return 0;
 		}
 	}
-	return sd_bus_error_setf(error, BUS_ERROR("NotAuthorized"),
-				 "uid %u is not in the \"" MASSAGE_GROUP "\" group; ask the station's administrator",
-				 (unsigned int)euid);
+	sd_bus_error_setf(error, BUS_ERROR("NotAuthorized"),
+			  "uid %u is not in the \"" MASSAGE_GROUP "\" group; ask the station's administrator",
+			  (unsigned int)euid);
+	return -EACCES;
 }
 
 /* --- properties ------------------------------------------------------------ */

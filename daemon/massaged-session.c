@@ -32,6 +32,12 @@
 #define SESSION_CHECKPOINT_USEC	USEC_PER_SEC
 #define SESSION_SITE_MAX	PROGRAM_SITE_SIZE
 
+struct session_event {
+	uint64_t usec;
+	char kind[16];
+	char text[160];
+};
+
 struct session {
 	uint64_t id;			/* in the history; 0 without one */
 	bool manual;
@@ -47,6 +53,8 @@ struct session {
 	bool contact_fed, contact;
 	sd_event_source *timer;
 	sd_event_source *checkpoint_timer;
+	struct session_event events[16];
+	unsigned int n_events;
 };
 
 struct sessions {
@@ -101,17 +109,42 @@ static void session_history_warn(Manager *m, int r, const char *what)
 			  history_errmsg(m->sessions->history));
 }
 
+static void session_flush_events(Manager *m)
+{
+	struct session *s = m->sessions->current;
+	unsigned int i;
+	int r;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n_events && s->id && m->sessions->history; i++) {
+		r = history_event_add(m->sessions->history, s->id,
+				      s->events[i].usec, s->events[i].kind,
+				      s->events[i].text);
+		if (r < 0)
+			session_history_warn(m, r, "record an event");
+	}
+	s->n_events = 0;
+}
+
+/*
+ * Kept until the next checkpoint (at most a second) or the end: a client
+ * turning the intensity knob must not wait for a disk sync per call, and
+ * a crash loses no more than the checkpoint would.
+ */
 static void session_event(Manager *m, const char *kind, const char *text)
 {
 	struct session *s = m->sessions->current;
-	int r;
+	struct session_event *e;
 
-	if (!s || !s->id || !m->sessions->history)
+	if (!s)
 		return;
-	r = history_event_add(m->sessions->history, s->id, realtime_usec(),
-			      kind, text ?: "");
-	if (r < 0)
-		session_history_warn(m, r, "record an event");
+	if (s->n_events == ARRAY_SIZE(s->events))
+		session_flush_events(m);
+	e = &s->events[s->n_events++];
+	e->usec = realtime_usec();
+	snprintf(e->kind, sizeof(e->kind), "%s", kind);
+	snprintf(e->text, sizeof(e->text), "%s", text ?: "");
 }
 
 static void session_totals(const struct session *s, uint64_t *ret_contact_usec,
@@ -157,6 +190,7 @@ static void session_checkpoint(Manager *m)
 
 	if (!s->id || !m->sessions->history)
 		return;
+	session_flush_events(m);
 	session_totals(s, &contact, &dose);
 	r = history_session_checkpoint(m->sessions->history, s->id, contact,
 				       dose, realtime_usec());
@@ -216,6 +250,7 @@ static void session_end(Manager *m, const char *outcome)
 	double dose;
 	int r;
 
+	session_flush_events(m);
 	session_totals(s, &contact, &dose);
 	session_put_step(m, s->step,
 			 strcmp(outcome, HISTORY_OUTCOME_COMPLETED) == 0 ?
@@ -793,6 +828,16 @@ int session_set_intensity(Manager *m, uint32_t intensity_permille,
 		       -EINVAL;
 	if (!s)
 		return -ENOTCONN;
+	/* Refuse here what the drive would refuse: the session stays as
+	 * it was instead of stopping on a fault. */
+	for (size_t i = s->step; i < s->prog.n_steps; i++) {
+		const char *why = NULL;
+		int r = manager_check_step(m, s->prog.steps[i].freq_mhz,
+					   intensity_permille, &why);
+
+		if (r < 0)
+			return refuse(m, ret_why, "%s", why ?: strerror(-r)), r;
+	}
 	s->intensity_override = intensity_permille;
 	snprintf(text, sizeof(text), "%u per mille", intensity_permille);
 	session_event(m, "intensity", text);

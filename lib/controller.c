@@ -79,6 +79,17 @@ int controller_set_target(struct controller *c, double freq_hz)
 	return 0;
 }
 
+int controller_set_duty_max(struct controller *c, double duty_max)
+{
+	if (!(duty_max > 0) || duty_max > 1)
+		return -EINVAL;
+	/* takes effect at the next step, through the output's slew limit */
+	c->cfg.duty_max = duty_max;
+	if (c->integral > duty_max)
+		c->integral = duty_max;
+	return 0;
+}
+
 void controller_start(struct controller *c, double from_hz)
 {
 	if (c->mode == CONTROLLER_RUNNING)

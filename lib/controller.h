@@ -106,6 +106,11 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 		    const struct calibration *cal);
 /* 0, or -ERANGE above what the calibrated motor reaches, -EINVAL if < 0. */
 int controller_set_target(struct controller *c, double freq_hz);
+/*
+ * Change the drive's ceiling (the intensity, 0 < @duty_max <= 1) while
+ * running, without a restart; -EINVAL otherwise.
+ */
+int controller_set_duty_max(struct controller *c, double duty_max);
 /* Soft start from the present speed @from_hz (0 from rest). */
 void controller_start(struct controller *c, double from_hz);
 void controller_stop(struct controller *c);

@@ -418,6 +418,26 @@ static void test_rotor_blocked_from_start_stalls_after_the_grace(void **state)
 	assert_true(out.stalled);
 }
 
+static void test_intensity_lowered_while_running_caps_the_drive(void **state)
+{
+	struct controller_output out;
+	struct controller c;
+
+	(void)state;
+	new_controller(&c);
+	controller_set_target(&c, 45);
+	controller_start(&c, 0);
+	/* a heavy load: the rotor reads 30 Hz, the loop drives hard */
+	out = steps(&c, 1500, 30, calibration_amplitude_at(&c.cal, 30), true);
+	assert_true(out.duty > 0.6);
+	assert_int_equal(controller_set_duty_max(&c, 0.4), 0);
+	/* down through the slew limit (50/s), then held at the ceiling */
+	out = steps(&c, 100, 30, calibration_amplitude_at(&c.cal, 30), true);
+	assert_true(out.duty <= 0.4 + 1e-9);
+	assert_int_equal(controller_set_duty_max(&c, 0), -EINVAL);
+	assert_int_equal(controller_set_duty_max(&c, 1.5), -EINVAL);
+}
+
 static void test_loaded_soft_start_lagging_its_ramp_is_not_a_stall(void **state)
 {
 	struct controller_output out;
@@ -592,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_stall_is_detected_when_drive_gives_no_motion),
 		cmocka_unit_test(test_warm_up_after_start_is_not_a_stall),
 		cmocka_unit_test(test_rotor_blocked_from_start_stalls_after_the_grace),
+		cmocka_unit_test(test_intensity_lowered_while_running_caps_the_drive),
 		cmocka_unit_test(test_loaded_soft_start_lagging_its_ramp_is_not_a_stall),
 		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
