@@ -269,7 +269,7 @@ static int bus_query_authorized(Manager *m, sd_bus_message *msg,
 
 /* --- properties ------------------------------------------------------------ */
 
-static int property_get(sd_bus *bus _unused_, const char *path _unused_,
+static int property_get(sd_bus *bus, const char *path _unused_,
 			const char *interface _unused_, const char *property,
 			sd_bus_message *reply, void *userdata,
 			sd_bus_error *error _unused_)
@@ -327,8 +327,14 @@ static int property_get(sd_bus *bus _unused_, const char *path _unused_,
 		return sd_bus_message_append(reply, "t", si.id);
 	if (strcmp(property, "Program") == 0)
 		return sd_bus_message_append(reply, "s", si.program);
-	if (strcmp(property, "Patient") == 0)
+	if (strcmp(property, "Patient") == 0) {
+		/* patient data: for the group only, like the history */
+		sd_bus_message *call = sd_bus_get_current_message(bus);
+
+		if (!call || bus_check_authorized(m, call, NULL) < 0)
+			return sd_bus_message_append(reply, "s", "");
 		return sd_bus_message_append(reply, "s", si.patient);
+	}
 	if (strcmp(property, "Site") == 0)
 		return sd_bus_message_append(reply, "s", si.site);
 	if (strcmp(property, "Progress") == 0)
@@ -1391,7 +1397,8 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("FaultText", "s", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("SessionId", "t", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("Program", "s", property_get, 0, P_CHANGE),
-	SD_BUS_PROPERTY("Patient", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("Patient", "s", property_get, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
 	SD_BUS_PROPERTY("Site", "s", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("Progress", "(uuuuttb)", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("ControlLoopStatistics", "(ttttttt)", property_get,

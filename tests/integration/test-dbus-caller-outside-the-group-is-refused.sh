@@ -21,6 +21,13 @@ for call in "StartManual 45.0 800 3000000 {}" "Stop" "ResetEstop" \
 		fail "daemon let nobody call $call: $got"
 done
 assert_motor_off "after the refused calls"
+# the patient's name is patient data: the group sees it, nobody does not
+bcall StartManual duta{sv} 45 1000 2000000 2 outlive_client b true \
+	patient s "Ann Example" >/dev/null || fail "root's session"
+assert_eq "$(bget Patient)" "Ann Example" "root reads Patient"
+assert_eq "$(as_nobody busctl get-property "$DEST" "$OBJ" "$IFACE" Patient)" \
+	's ""' "nobody reads Patient"
+bcall Stop
 stop_daemon
 kill "$BUS_PID"
 BUS_PID=
