@@ -341,6 +341,12 @@ static int session_wait_loop(struct session_wait *w)
 	r = sd_event_new(&w->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create an event loop: %m");
+	/*
+	 * A shell starts background commands with SIGINT ignored, and an
+	 * ignored signal never reaches a signalfd: "kill -INT" must still
+	 * stop the session, as massagectl(1) promises.
+	 */
+	signal(SIGINT, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
