@@ -6,9 +6,6 @@
 # no massaged on it, or no bus at all, it exits 3 and says so.
 . "$(dirname "$0")/lib.sh"
 
-BUS_PID=
-trap '[ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null; cleanup' EXIT
-
 [ -x "$MASSAGECTL" ] || fail "no massagectl at $MASSAGECTL (make first)"
 
 # expect STATUS MESSAGE-PATTERN ARGS...: exit status and a line on stderr
@@ -59,23 +56,7 @@ expect 3 'Failed to connect to the bus' status
 expect 3 'Failed to connect to the bus' vibrate 45 --intensity=50%
 
 # A bus without massaged on it: not reachable either, and it says why.
-cat >"$T/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$T/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-CONF
-dbus-daemon --config-file="$T/bus.conf" --fork --print-pid >"$T/bus.pid" ||
-	fail "cannot start a private dbus-daemon"
-BUS_PID=$(cat "$T/bus.pid")
+start_bus
 export MASSAGECTL_BUS_ADDRESS="unix:path=$T/bus"
 
 expect 3 'massaged is not running' status
