@@ -20,6 +20,9 @@
 #include "massagectl-table.h"
 #include "massagectl-util.h"
 
+/* vibrate without --intensity: half, as the shipped programs use. */
+#define VIBRATE_DEFAULT_PERMILLE 500
+
 #ifndef MASSAGECTL_VERSION
 #define MASSAGECTL_VERSION "0.1"
 #endif
@@ -446,8 +449,8 @@ static int verb_start(int argc, char **argv, void *userdata)
 		if (r < 0)
 			return bad_argument(r, "frequency", argv[1],
 					    "a frequency in Hz such as 45 or 45Hz");
-		if (!arg.have_intensity)
-			return log_usage("vibrate needs --intensity=N (per mille, or N%%).");
+		if (arg.have_intensity && arg.intensity == 0)
+			return log_usage("vibrate needs an intensity above 0; \"massagectl stop\" stops.");
 	}
 
 	if (arg.wait) {
@@ -459,7 +462,10 @@ static int verb_start(int argc, char **argv, void *userdata)
 	if (r < 0)
 		return r;
 	if (manual)
-		r = sd_bus_message_append(m, "dut", hz, arg.intensity,
+		r = sd_bus_message_append(m, "dut", hz,
+					  arg.have_intensity ?
+						  arg.intensity :
+						  VIBRATE_DEFAULT_PERMILLE,
 					  arg.duration_usec);
 	else
 		r = sd_bus_message_append(m, "s", argv[1]);
@@ -1169,8 +1175,8 @@ static void help(void)
 	       "  show-program NAME        Show a program's steps\n"
 	       "  start PROGRAM            Start a program (runs on after exit;\n"
 	       "                           with --wait, until it ends or Ctrl-C)\n"
-	       "  vibrate FREQ             Vibrate at FREQ Hz (--intensity=,\n"
-	       "                           --duration=)\n"
+	       "  vibrate FREQ             Vibrate at FREQ Hz (--intensity=, default\n"
+	       "                           50%%; --duration=, default 30s)\n"
 	       "  stop | pause | resume    Stop, pause or resume the session\n"
 	       "  continue                 Move to the next site, or start the\n"
 	       "                           ready queued session\n"

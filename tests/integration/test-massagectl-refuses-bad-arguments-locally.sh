@@ -28,7 +28,7 @@ expect 2 'Unknown option --bogus' --bogus status
 expect 2 'Too many arguments for "status"' status extra
 expect 2 'Too few arguments for "start"' start
 expect 2 'Invalid frequency "fast"' vibrate fast --intensity=500
-expect 2 'vibrate needs --intensity' vibrate 45
+expect 2 'vibrate needs an intensity above 0' vibrate 45 --intensity=0
 expect 2 'Out of range --intensity "1200"' vibrate 45 --intensity=1200
 expect 2 'Invalid --duration "5 parsecs"' vibrate 45 --intensity=50% \
 	'--duration=5 parsecs'
