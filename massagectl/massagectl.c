@@ -394,8 +394,7 @@ static int verb_show_program(int argc, char **argv, void *userdata)
 		double freq, amplitude;
 		char sn[16], f[24], in[24], am[24], du[64], rp[16], re[64],
 			ad[96], pa[64];
-		const char *row[] = { sn, site, technique, f,  in,
-				      am, du,	rp,	   re, ad };
+		const char *row[10];
 
 		r = sd_bus_message_read(reply, "(ssdudtutst)", &site,
 					&technique, &freq, &intensity,
@@ -416,8 +415,16 @@ static int verb_show_program(int argc, char **argv, void *userdata)
 				 format_timespan(pa, sizeof(pa), pause));
 		else
 			snprintf(ad, sizeof(ad), "%s", advance);
+		row[0] = sn;
 		row[1] = site;
 		row[2] = technique;
+		row[3] = f;
+		row[4] = in;
+		row[5] = am;
+		row[6] = du;
+		row[7] = rp;
+		row[8] = re;
+		row[9] = ad;
 		if (table_add_row(t, row) < 0)
 			return log_error_errno(-ENOMEM, "Out of memory.");
 	}
