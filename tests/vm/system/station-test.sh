@@ -39,13 +39,14 @@ up() { cut -d. -f1 /proc/uptime; }
 dbg() { cat "$DBG/$1" 2>/dev/null; }
 prop() { systemctl show -P "$1" massaged.service; }
 
-# until SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds
+# until_s SECONDS COMMAND...: run COMMAND every 0.5 s until it succeeds.
+# Not faster: under TCG every busctl costs tens of ms of a vCPU.
 until_s() {
 	end=$(($(up) + $1))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
 		[ "$(up)" -lt "$end" ] || return 1
-		sleep 0.2
+		sleep 0.5
 	done
 }
 
@@ -68,13 +69,19 @@ node_mode() { stat -L -c '%U:%G %a' "$1" 2>/dev/null; }
 node_is() { [ "$(node_mode "$1")" = "$2 $3" ]; }
 
 # Under TCG a vCPU now and then stalls past the kernel's 50 ms heartbeat
-# or the daemon's silence timeout (docs/testing.md, tests/vm/run.sh). Such
-# a fault is printed as a comment, reset, and the station calibrated again
-# if it must be; any other fault counts.
+# or the daemon's silence timeout (docs/testing.md, tests/vm/run.sh), and
+# a first calibration now and then finds "no valid vibration reading".
+# Such a fault or failed calibration is printed as a comment, reset, and
+# calibrated again; any other fault counts.
 tcg_trips=0
+calib_retries=0
+gp() { busctl get-property "$BUS" "$OBJ" "$IFACE" "$1" 2>/dev/null; }
+calibrated() { [ "$(gp Calibrated)" = "b true" ]; }
+# idle, ready or fault: nothing under way
+settled() { case "$(state)" in idle | ready | fault) true ;; *) false ;; esac; }
 recover_tcg_trip() {
 	state_is fault || return 0
-	t=$(busctl get-property "$BUS" "$OBJ" "$IFACE" StatusText 2>/dev/null)
+	t=$(gp StatusText)
 	case "$t" in
 	*"heartbeat watchdog fired"* | *"stopped reporting"*) ;;
 	*) return 1 ;;
@@ -82,27 +89,31 @@ recover_tcg_trip() {
 	tcg_trips=$((tcg_trips + 1))
 	echo "# tcg_trip (reset and retried): $t"
 	call ResetEstop >/dev/null 2>&1
-	until_s 10 ready_for_session || return 1
-	if [ "$(busctl get-property "$BUS" "$OBJ" "$IFACE" Calibrated 2>/dev/null)" != "b true" ]; then
-		call Calibrate >/dev/null 2>&1
-		until_s 90 sh -c "[ \"\$(busctl get-property $BUS $OBJ $IFACE Calibrated 2>/dev/null)\" = 'b true' ] || [ \"\$(busctl get-property $BUS $OBJ $IFACE State 2>/dev/null)\" = 's \"fault\"' ]"
-		until_s 10 ready_for_session || return 1
-	fi
+	until_s 10 ready_for_session
 }
-# ready within SECONDS, recovering from a TCG trip on the way
+# ready_within SECONDS: idle and calibrated, recovering on the way
 ready_within() {
-	until_s "$1" sh -c "s=\$(busctl get-property $BUS $OBJ $IFACE State 2>/dev/null); [ \"\$s\" = 's \"idle\"' ] || [ \"\$s\" = 's \"ready\"' ] || [ \"\$s\" = 's \"fault\"' ]" || return 1
-	if state_is fault; then
+	end_r=$(($(up) + $1))
+	while :; do
+		until_s $((end_r - $(up))) settled || return 1
 		recover_tcg_trip || return 1
-	fi
-	ready_for_session
+		calibrated && ready_for_session && return 0
+		if ready_for_session && ! calibrated; then
+			[ $calib_retries -lt 3 ] || return 1
+			calib_retries=$((calib_retries + 1))
+			echo "# calibration_retry: $(journalctl -b -u massaged.service --no-pager -o cat | grep -i 'calibration' | tail -n 1)"
+			call Calibrate >/dev/null 2>&1
+			sleep 1
+		fi
+		[ "$(up)" -lt "$end_r" ] || return 1
+	done
 }
 # The guest's time budget: the host kills it at MASSAGED_VM_SYSTEM_TIMEOUT.
 time_left() { [ "$(up)" -lt "$DEADLINE" ]; }
 
 finish() {
 	if [ $fail = 0 ]; then v=PASS; else v=FAIL; fi
-	fig "tcg_trips=$tcg_trips"
+	fig "tcg_trips=$tcg_trips calibration_retries=$calib_retries"
 	say "summary: $pass passed, $fail failed, $skip skipped (installed: $INSTALL_MODE)"
 	say "verdict $v"
 	if [ $fail != 0 ]; then
@@ -244,7 +255,7 @@ if [ $have_bus = 1 ]; then
 	done
 
 	# alice, in group massage: busctl, then massagectl
-	if r=$(bus_as alice StartManual 'duta{sv}' 40 400 0 1 outlive_client b true) &&
+	if r=$(bus_as alice StartManual 'duta{sv}' 40 800 0 1 outlive_client b true) &&
 		until_s 10 motor_on; then
 		ok "alice (group massage) starts a session with busctl ($r): the motor turns"
 	else
@@ -285,8 +296,8 @@ if [ $have_bus = 1 ]; then
 			not_ok "alice: massagectl stop: $out; enabled=$(dbg enabled)"
 		fi
 		ready_within 20 || true
-		out=$(runuser -u alice -- massagectl vibrate 40 --intensity=40% --duration=0 2>&1 ||
-			runuser -u alice -- massagectl vibrate 40 --intensity=400 --duration=0 2>&1)
+		out=$(runuser -u alice -- massagectl vibrate 40 --intensity=80% --duration=0 2>&1 ||
+			runuser -u alice -- massagectl vibrate 40 --intensity=800 --duration=0 2>&1)
 		if until_s 15 motor_on; then
 			ok "alice: massagectl vibrate 40: the motor turns at $(dbg freq_mhz) mHz"
 		else
@@ -367,7 +378,7 @@ if [ $have_bus = 1 ]; then
 		ready_within 30 || why="not idle: $(state)"
 		sid=
 		if [ -z "$why" ]; then
-			r=$(start_manual 45 600 2>&1) && sid=$(echo "$r" | awk '{print $2}') || why="start: $r"
+			r=$(start_manual 45 800 2>&1) && sid=$(echo "$r" | awk '{print $2}') || why="start: $r"
 		fi
 		[ -z "$why" ] && { until_s 15 motor_on || why="motor not on: enabled=$(dbg enabled) duty=$(dbg duty_ppm) state=$(state)"; }
 		if [ -n "$why" ]; then
@@ -401,10 +412,10 @@ if [ $have_bus = 1 ]; then
 		j=0
 		while [ $j -lt 10 ]; do
 			motor_off || still=0
-			case "$(state)" in running | calibrating) still=0 ;; esac
 			sleep 0.2
 			j=$((j + 1))
 		done
+		case "$(state)" in running | calibrating | paused | waiting) still=0 ;; esac
 		if [ $still = 1 ]; then
 			n_still=$((n_still + 1))
 		else
@@ -459,7 +470,7 @@ fi
 # ----------------------------------------------------------- (5) e-stop
 if [ $have_bus = 1 ]; then
 	ready_within 30 || true
-	r=$(start_manual 45 600 2>&1)
+	r=$(start_manual 45 800 2>&1)
 	if until_s 15 motor_on; then
 		w=$($WATCH 1000 "set:$DBG/estop=1" "$DBG/enabled=0" "$DBG/duty_ppm=0")
 		if [ $? = 0 ] && until_s 5 state_is estop; then
@@ -473,7 +484,7 @@ if [ $have_bus = 1 ]; then
 		until_s 20 sh -c "[ \"\$(busctl get-property $BUS $OBJ $IFACE State 2>/dev/null)\" != 's \"no-device\"' ]" || true
 		sleep 1
 		s=$(state)
-		r=$(start_manual 45 600 2>&1)
+		r=$(start_manual 45 800 2>&1)
 		rc=$?
 		sleep 1
 		if [ "$s" = estop ] && [ $rc != 0 ] && motor_off; then
