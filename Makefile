@@ -33,7 +33,7 @@ SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
 	check-vm-system \
-	bench-control clean
+	bench-control clean demo
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
 
@@ -89,6 +89,11 @@ check: deps
 	+$(MAKE) check-dkms
 	+$(MAKE) check-vm
 	+$(MAKE) check-vm-system
+
+# The newcomer's first look: a simulated station running a real program
+# at real pacing, live, then its history (demo/run.sh, about 2 minutes).
+demo: deps all
+	demo/run.sh
 
 # Benchmarks print figures; they do not pass or fail.
 bench-control: $(O)/bench/bench-control
