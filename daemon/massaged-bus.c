@@ -1517,7 +1517,9 @@ static int on_dirty(sd_event_source *s _unused_, void *userdata)
 						     "Intensity", "FaultReason",
 						     "FaultText", "SessionId",
 						     "Program", "Patient",
-						     "Site", "Progress", NULL);
+						     "Site", "Progress",
+						     "Frequency", "Amplitude",
+						     "Contact", NULL);
 	if (m->telemetry_emit_timer && bus_live(m) &&
 	    sd_event_source_get_enabled(m->telemetry_emit_timer, NULL) == 0) {
 		sd_event_source_set_time_relative(m->telemetry_emit_timer,

@@ -1036,7 +1036,10 @@ void manager_get_telemetry(Manager *m, struct manager_telemetry *ret)
 		.session_left_ms = m->verdict.session_left_ms,
 	};
 	snprintf(ret->device, sizeof(ret->device), "%s", m->device);
-	if (m->have_last) {
+	/* With the drive off and the loop asleep there is no vibration to
+	 * report, not the last one measured. */
+	if (m->have_last && !(control_thread_is_idle(m->ct) &&
+			      m->last.duty_permille == 0)) {
 		ret->freq_hz = m->last.freq_hz;
 		ret->amplitude_ms2 = m->last.amplitude_ms2;
 		ret->reference_hz = m->last.reference_hz;

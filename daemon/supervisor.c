@@ -143,22 +143,29 @@ void supervisor_process(Manager *m, const struct telemetry *t)
 	struct safety_verdict v;
 	struct safety_input in;
 
-	/* Safety time never goes back, even across an idle gap. */
-	if (m->have_last && t->t_ns < m->safety.last_ns)
-		return;
+	/*
+	 * Safety time never goes back, even across an idle gap: a record
+	 * stamped before the main thread's own last evaluation (an e-stop
+	 * event handled between the thread's last period and its going idle)
+	 * is not evaluated again, but it is still what the drive did.
+	 */
+	bool stale = m->have_last && t->t_ns < m->safety.last_ns;
+
 	m->last = *t;
 	m->have_last = true;
 
 	if (m->wait_drive_off && t->duty_permille == 0) {
-		m->drive_off_ns = t->t_ns;
+		m->drive_off_ns = t->t_ns > m->fault_ns ? t->t_ns : m->fault_ns;
 		m->wait_drive_off = false;
 		log_info("Drive off %.1f ms after the fault was detected.",
-			 (double)(t->t_ns - m->fault_ns) / 1e6);
+			 (double)(m->drive_off_ns - m->fault_ns) / 1e6);
 	}
 
-	supervisor_input(m, t, t->t_ns, &in);
-	safety_evaluate(&m->safety, &in, &v);
-	supervisor_apply(m, &v, t->t_ns);
+	if (!stale) {
+		supervisor_input(m, t, t->t_ns, &in);
+		safety_evaluate(&m->safety, &in, &v);
+		supervisor_apply(m, &v, t->t_ns);
+	}
 
 	if (t->drive_error == -ENODEV && m->state != MANAGER_NO_DEVICE &&
 	    m->state != MANAGER_EXITING) {
