@@ -28,13 +28,13 @@
 # nothing failed. Work files: build/vm-system/ (console.log there), the
 # image's tree in /var/tmp/massaged-vm-system.* (kept with --keep).
 # Environment: MASSAGED_VM_SYSTEM_TIMEOUT seconds for the boot (default
-# 480); MASSAGED_VM_KILL9 rounds of the kill -9 test (default 20).
+# 600); MASSAGED_VM_KILL9 rounds of the kill -9 test (default 20).
 set -eu
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 here="$top/tests/vm/system"
 build="$top/build/vm-system"
-timeout_s="${MASSAGED_VM_SYSTEM_TIMEOUT:-480}"
+timeout_s="${MASSAGED_VM_SYSTEM_TIMEOUT:-600}"
 kill9_rounds="${MASSAGED_VM_KILL9:-20}"
 flavour=6.1
 keep=0

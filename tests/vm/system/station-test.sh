@@ -108,6 +108,28 @@ ready_within() {
 		[ "$(up)" -lt "$end_r" ] || return 1
 	done
 }
+# start_session: a 45 Hz manual session as root, until Stop; prints its
+# id. After an unclean exit the daemon starts in thermal lockout for the
+# cooldown (0.2 s with the test configuration); a lockout that outlives
+# it by 2 s is noted in $STUCK and ended with a clean restart, so that the
+# caller's test still runs.
+STUCK=/run/massaged-test-lockouts
+start_session() {
+	k=0
+	while ! r=$(start_manual 45 800 2>&1); do
+		case "$r" in *"cooling down"*) ;; *) echo "$r"; return 1 ;; esac
+		k=$((k + 1))
+		if [ $k = 4 ]; then
+			echo "$(up) $r" >>"$STUCK"
+			systemctl restart massaged.service
+			until_s 30 busctl status "$BUS"
+			ready_within 30
+		fi
+		[ $k -lt 8 ] || { echo "$r"; return 1; }
+		sleep 0.5
+	done
+	echo "$r" | awk '$1 == "t" { print $2 }'
+}
 # The guest's time budget: the host kills it at MASSAGED_VM_SYSTEM_TIMEOUT.
 time_left() { [ "$(up)" -lt "$DEADLINE" ]; }
 
@@ -366,6 +388,7 @@ if [ $have_bus = 1 ]; then
 	n_restart=0
 	n_hist=0
 	n_still=0
+	repeats=0
 	offs=
 	i=0
 	while [ $i -lt "$KILL9_ROUNDS" ]; do
@@ -378,9 +401,17 @@ if [ $have_bus = 1 ]; then
 		ready_within 30 || why="not idle: $(state)"
 		sid=
 		if [ -z "$why" ]; then
-			r=$(start_manual 45 800 2>&1) && sid=$(echo "$r" | awk '{print $2}') || why="start: $r"
+			sid=$(start_session) || why="start: $sid"
 		fi
-		[ -z "$why" ] && { until_s 15 motor_on || why="motor not on: enabled=$(dbg enabled) duty=$(dbg duty_ppm) state=$(state)"; }
+		if [ -z "$why" ] && ! until_s 15 motor_on; then
+			why="motor not on: enabled=$(dbg enabled) duty=$(dbg duty_ppm) state=$(state)"
+			if [ $repeats -lt 5 ] && state_is fault && recover_tcg_trip; then
+				echo "# kill9 round $i: $why; repeated"
+				repeats=$((repeats + 1))
+				i=$((i - 1))
+				continue
+			fi
+		fi
 		if [ -n "$why" ]; then
 			echo "# kill9 round $i: $why"
 			continue
@@ -435,6 +466,13 @@ if [ $have_bus = 1 ]; then
 	else
 		not_ok "$line"
 	fi
+	n_stuck=$(grep -c . "$STUCK" 2>/dev/null || true)
+	: >"$STUCK"
+	if [ "${n_stuck:-0}" = 0 ]; then
+		ok "after each kill -9 the thermal lockout ends after its cooldown (0.2 s here)"
+	else
+		not_ok "after kill -9 the thermal lockout outlived its 0.2 s cooldown by 2 s in $n_stuck of $i rounds: start refused 'motor is still cooling down' until a clean restart"
+	fi
 else
 	nobus "kill -9 mid-session, $KILL9_ROUNDS times: motor off, restarted, interrupted"
 fi
@@ -470,7 +508,7 @@ fi
 # ----------------------------------------------------------- (5) e-stop
 if [ $have_bus = 1 ]; then
 	ready_within 30 || true
-	r=$(start_manual 45 800 2>&1)
+	r=$(start_session)
 	if until_s 15 motor_on; then
 		w=$($WATCH 1000 "set:$DBG/estop=1" "$DBG/enabled=0" "$DBG/duty_ppm=0")
 		if [ $? = 0 ] && until_s 5 state_is estop; then
@@ -487,7 +525,8 @@ if [ $have_bus = 1 ]; then
 		r=$(start_manual 45 800 2>&1)
 		rc=$?
 		sleep 1
-		if [ "$s" = estop ] && [ $rc != 0 ] && motor_off; then
+		case "$r" in *mergency* | *e-stop* | *estop*) latched=1 ;; *) latched=0 ;; esac
+		if [ "$s" = estop ] && [ $rc != 0 ] && [ $latched = 1 ] && motor_off; then
 			ok "the e-stop stays latched across systemctl restart massaged: State estop, start refused ($r)"
 		else
 			not_ok "after a restart the e-stop is not latched: State=$s, start rc=$rc ($r), enabled=$(dbg enabled)"
