@@ -26,7 +26,7 @@
 #
 # Last line: "N passed, N failed, N skipped". Exit status 0 only when
 # nothing failed. Work files: build/vm-system/ (console.log there), the
-# image's tree in /var/tmp/massaged-vm-system.* (kept with --keep).
+# image's tree in /var/tmp/massaged-vm-system-<tree>.* (kept with --keep).
 # Environment: MASSAGED_VM_SYSTEM_TIMEOUT seconds for the boot (default
 # 600); MASSAGED_VM_KILL9 rounds of the kill -9 test (default 20).
 set -eu
@@ -127,8 +127,10 @@ module_closure() { # moddir names...
 # --- 3. the image's root: base, packages, modules
 # The image's tree lives outside build/: the top-level Makefile includes
 # every "*.d" under build/, and a Debian tree is full of such directories.
-rm -rf /var/tmp/massaged-vm-system.*
-root=$(mktemp -d /var/tmp/massaged-vm-system.XXXXXX)
+# Named after this tree, so that a run in another clone keeps its own.
+tree_id=$(echo "$top" | sha256sum | cut -c1-8)
+rm -rf /var/tmp/massaged-vm-system-"$tree_id".*
+root=$(mktemp -d /var/tmp/massaged-vm-system-"$tree_id".XXXXXX)
 chmod 755 "$root"
 cleanup() {
 	umount "$root/proc" 2>/dev/null || true

@@ -416,6 +416,13 @@ if [ $have_bus = 1 ]; then
 			echo "# kill9 round $i: $why"
 			continue
 		fi
+		# A TCG trip may have stopped the session already.
+		if ! state_is running && [ $repeats -lt 5 ] && recover_tcg_trip; then
+			echo "# kill9 round $i: the session faulted before the kill; repeated"
+			repeats=$((repeats + 1))
+			i=$((i - 1))
+			continue
+		fi
 		pid=$(prop MainPID)
 		nr=$(prop NRestarts)
 		w=$($WATCH 1000 "kill:$pid" "$DBG/enabled=0" "$DBG/duty_ppm=0")
