@@ -111,7 +111,7 @@ ready_within() {
 # start_session: a 45 Hz manual session as root, until Stop; prints its
 # id. After an unclean exit the daemon starts in thermal lockout for the
 # cooldown (0.2 s with the test configuration); a lockout that outlives
-# it by 2 s is noted in $STUCK and ended with a clean restart, so that the
+# it by 1 s is noted in $STUCK and ended with a clean restart, so that the
 # caller's test still runs.
 STUCK=/run/massaged-test-lockouts
 start_session() {
@@ -119,7 +119,7 @@ start_session() {
 	while ! r=$(start_manual 45 800 2>&1); do
 		case "$r" in *"cooling down"*) ;; *) echo "$r"; return 1 ;; esac
 		k=$((k + 1))
-		if [ $k = 4 ]; then
+		if [ $k = 2 ]; then
 			echo "$(up) $r" >>"$STUCK"
 			systemctl restart massaged.service
 			until_s 30 busctl status "$BUS"
@@ -398,7 +398,7 @@ if [ $have_bus = 1 ]; then
 			echo "# kill9: out of time after $((i - 1)) rounds"
 			break
 		fi
-		ready_within 30 || why="not idle: $(state)"
+		ready_within 30 || why="not ready: State $(state), $(gp Calibrated | sed 's/b true/calibrated/; s/b false/not calibrated/')"
 		sid=
 		if [ -z "$why" ]; then
 			sid=$(start_session) || why="start: $sid"
@@ -478,7 +478,7 @@ if [ $have_bus = 1 ]; then
 	if [ "${n_stuck:-0}" = 0 ]; then
 		ok "after each kill -9 the thermal lockout ends after its cooldown (0.2 s here)"
 	else
-		not_ok "after kill -9 the thermal lockout outlived its 0.2 s cooldown by 2 s in $n_stuck of $i rounds: start refused 'motor is still cooling down' until a clean restart"
+		not_ok "after kill -9 the thermal lockout outlived its 0.2 s cooldown by 1 s in $n_stuck of $i rounds: start refused 'motor is still cooling down' until a clean restart"
 	fi
 else
 	nobus "kill -9 mid-session, $KILL9_ROUNDS times: motor off, restarted, interrupted"
