@@ -42,20 +42,20 @@ static void handset_button_pressed(Manager *m)
 
 	session_get_info(m, &si);
 	if (si.active && si.waiting && !si.paused) {
-		r = session_continue(m, true, NULL, &why);
+		r = session_continue(m, true, &why);
 	} else if (si.active && si.paused) {
 		r = session_resume(m, &why);
 	} else if (si.active) {
 		r = session_pause(m, &why);
 	} else if (m->state == MANAGER_IDLE && sessions_ready(m)) {
-		r = session_continue(m, true, NULL, &why);
+		r = session_continue(m, true, &why);
 	} else if (m->state == MANAGER_IDLE) {
 		struct session_options o = { .pain_before = -1,
 					     .outlive_client = true };
 
 		r = session_start_manual(m, m->config.default_freq_mhz,
 					 m->config.default_intensity_permille,
-					 0, &o, NULL, NULL, &why);
+					 0, &o, NULL, &why);
 	} else if (m->state == MANAGER_RUNNING) {
 		r = manager_pause(m, &why);
 	} else if (m->state == MANAGER_PAUSED) {

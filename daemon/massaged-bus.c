@@ -472,8 +472,7 @@ static int method_start_program(sd_bus_message *msg, void *userdata,
 	if (!program_name_is_valid(program))
 		return invalid_argument(error, "program: \"%s\" is not a program name (a-z, 0-9, -)",
 					program);
-	r = session_start_program(m, program, &o, sd_bus_message_get_sender(msg),
-				  &id, &why);
+	r = session_start_program(m, program, &o, &id, &why);
 	if (r < 0)
 		return bus_refusal(m, error, r, why);
 	if (!o.outlive_client)
@@ -505,8 +504,7 @@ static int method_start_manual(sd_bus_message *msg, void *userdata,
 	if (duration_usec > 24ull * 3600 * USEC_PER_SEC)
 		return invalid_argument(error, "duration_usec: longer than a day");
 	r = session_start_manual(m, (uint32_t)lround(hz * 1000.0), intensity,
-				 (duration_usec + 999) / 1000, &o,
-				 sd_bus_message_get_sender(msg), &id, &why);
+				 (duration_usec + 999) / 1000, &o, &id, &why);
 	if (r < 0)
 		return bus_refusal(m, error, r, why);
 	if (!o.outlive_client)
@@ -563,7 +561,7 @@ static int method_resume(sd_bus_message *msg, void *userdata,
 
 static int session_continue_client(Manager *m, const char **ret_why)
 {
-	return session_continue(m, false, NULL, ret_why);
+	return session_continue(m, false, ret_why);
 }
 
 static int method_continue(sd_bus_message *msg, void *userdata,
@@ -758,6 +756,32 @@ static int method_get_program(sd_bus_message *msg, void *userdata,
 
 /* --- methods: queue, plans, courses ---------------------------------------- */
 
+/*
+ * The listing methods: which history call fills the reply, and the error
+ * an unknown id gets. One place builds the array, so each method only
+ * checks its caller and reads its arguments.
+ */
+enum listing {
+	LIST_QUEUE,
+	LIST_PLANS,
+	LIST_COURSES,
+	LIST_COURSE_DOSE,
+	LIST_SESSIONS,
+	LIST_STEPS,
+};
+
+struct listing_args {
+	uint64_t id;		/* course or session */
+	uint64_t since_usec;
+	uint32_t limit;
+};
+
+static int reply_listing(Manager *m, sd_bus_message *msg, sd_bus_error *error,
+			 const char *contents, enum listing what,
+			 const struct listing_args *a, const char *unknown,
+			 const char *what_id);
+
+
 static struct history *bus_history(Manager *m, sd_bus_error *error)
 {
 	struct history *h = sessions_history(m);
@@ -899,28 +923,11 @@ static int queue_row_cb(const struct history_queue_entry *e, void *userdata)
 static int method_list_queue(sd_bus_message *msg, void *userdata,
 			     sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	Manager *m = userdata;
-	struct history *h;
-	int r;
 
 	AUTHORIZE(m, msg, error);	/* patient names */
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(tsstt)");
-	if (r < 0)
-		return r;
-	r = history_queue_list(h, queue_row_cb, reply);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(tsstt)", LIST_QUEUE,
+			     &(struct listing_args){ 0 }, NULL, NULL);
 }
 
 static int method_dequeue(sd_bus_message *msg, void *userdata,
@@ -1046,28 +1053,11 @@ static int plan_row_cb(const struct history_plan *p, void *userdata)
 static int method_list_plans(sd_bus_message *msg, void *userdata,
 			     sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	Manager *m = userdata;
-	struct history *h;
-	int r;
 
 	AUTHORIZE(m, msg, error);
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(tssstb)");
-	if (r < 0)
-		return r;
-	r = history_plan_list(h, plan_row_cb, reply);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(tssstb)", LIST_PLANS,
+			     &(struct listing_args){ 0 }, NULL, NULL);
 }
 
 static int method_cancel_plan(sd_bus_message *msg, void *userdata,
@@ -1162,28 +1152,11 @@ static int course_row_cb(const struct history_course *c, void *userdata)
 static int method_list_courses(sd_bus_message *msg, void *userdata,
 			       sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	Manager *m = userdata;
-	struct history *h;
-	int r;
 
 	AUTHORIZE(m, msg, error);
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(tssuuuut)");
-	if (r < 0)
-		return r;
-	r = history_course_list(h, realtime_usec(), course_row_cb, reply);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(tssuuuut)", LIST_COURSES,
+			     &(struct listing_args){ 0 }, NULL, NULL);
 }
 
 static int dose_row_cb(const struct history_site_dose *d, void *userdata)
@@ -1195,35 +1168,17 @@ static int dose_row_cb(const struct history_site_dose *d, void *userdata)
 static int method_get_course_dose(sd_bus_message *msg, void *userdata,
 				  sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct listing_args a = { 0 };
 	Manager *m = userdata;
-	struct history *h;
-	uint64_t id;
 	int r;
 
 	AUTHORIZE(m, msg, error);
-	r = sd_bus_message_read(msg, "t", &id);
+	r = sd_bus_message_read(msg, "t", &a.id);
 	if (r < 0)
 		return r;
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(sutd)");
-	if (r < 0)
-		return r;
-	r = history_course_dose(h, id, dose_row_cb, reply);
-	if (r == -ENOENT)
-		return sd_bus_error_setf(error, BUS_ERROR("UnknownEntry"),
-					 "course_id: there is no course %" PRIu64, id);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(sutd)", LIST_COURSE_DOSE, &a,
+			     BUS_ERROR("UnknownEntry"),
+			     "course_id: there is no course");
 }
 
 static int method_set_pain_score(sd_bus_message *msg, void *userdata,
@@ -1271,33 +1226,16 @@ static int session_row_cb(const struct history_session *s, void *userdata)
 static int method_list_sessions(sd_bus_message *msg, void *userdata,
 				sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct listing_args a = { 0 };
 	Manager *m = userdata;
-	struct history *h;
-	uint64_t since;
-	uint32_t limit;
 	int r;
 
 	AUTHORIZE(m, msg, error);
-	r = sd_bus_message_read(msg, "tu", &since, &limit);
+	r = sd_bus_message_read(msg, "tu", &a.since_usec, &a.limit);
 	if (r < 0)
 		return r;
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(tssttstdii)");
-	if (r < 0)
-		return r;
-	r = history_list_sessions(h, since, limit, session_row_cb, reply);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(tssttstdii)", LIST_SESSIONS,
+			     &a, NULL, NULL);
 }
 
 static int step_row_cb(const struct history_step *st, void *userdata)
@@ -1310,35 +1248,17 @@ static int step_row_cb(const struct history_step *st, void *userdata)
 static int method_get_session(sd_bus_message *msg, void *userdata,
 			      sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct listing_args a = { 0 };
 	Manager *m = userdata;
-	struct history *h;
-	uint64_t id;
 	int r;
 
 	AUTHORIZE(m, msg, error);
-	r = sd_bus_message_read(msg, "t", &id);
+	r = sd_bus_message_read(msg, "t", &a.id);
 	if (r < 0)
 		return r;
-	h = bus_history(m, error);
-	if (!h)
-		return -EIO;
-	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(reply, 'a', "(usdtds)");
-	if (r < 0)
-		return r;
-	r = history_list_steps(h, id, step_row_cb, reply);
-	if (r == -ENOENT)
-		return sd_bus_error_setf(error, BUS_ERROR("UnknownSession"),
-					 "session_id: there is no session %" PRIu64, id);
-	if (r < 0)
-		return history_failed(m, error, r);
-	r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_listing(m, msg, error, "(usdtds)", LIST_STEPS, &a,
+			     BUS_ERROR("UnknownSession"),
+			     "session_id: there is no session");
 }
 
 static int method_export_history(sd_bus_message *msg, void *userdata,
@@ -1365,6 +1285,59 @@ static int method_export_history(sd_bus_message *msg, void *userdata,
 	if (r < 0)
 		return history_failed(m, error, r);
 	return sd_bus_reply_method_return(msg, "s", text);
+}
+
+static int history_fill(struct history *h, enum listing what,
+			const struct listing_args *a, sd_bus_message *reply)
+{
+	switch (what) {
+	case LIST_QUEUE:
+		return history_queue_list(h, queue_row_cb, reply);
+	case LIST_PLANS:
+		return history_plan_list(h, plan_row_cb, reply);
+	case LIST_COURSES:
+		return history_course_list(h, realtime_usec(), course_row_cb,
+					   reply);
+	case LIST_COURSE_DOSE:
+		return history_course_dose(h, a->id, dose_row_cb, reply);
+	case LIST_SESSIONS:
+		return history_list_sessions(h, a->since_usec, a->limit,
+					     session_row_cb, reply);
+	case LIST_STEPS:
+		return history_list_steps(h, a->id, step_row_cb, reply);
+	}
+	return -EINVAL;
+}
+
+/* @unknown: the error for -ENOENT ("UnknownEntry", ...), @what_id: its text */
+static int reply_listing(Manager *m, sd_bus_message *msg, sd_bus_error *error,
+			 const char *contents, enum listing what,
+			 const struct listing_args *a, const char *unknown,
+			 const char *what_id)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct history *h;
+	int r;
+
+	h = bus_history(m, error);
+	if (!h)
+		return -EIO;
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', contents);
+	if (r < 0)
+		return r;
+	r = history_fill(h, what, a, reply);
+	if (r == -ENOENT && unknown)
+		return sd_bus_error_setf(error, unknown, "%s %" PRIu64,
+					 what_id, a->id);
+	if (r < 0)
+		return history_failed(m, error, r);
+	r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 /* --- the vtable ------------------------------------------------------------ */

@@ -604,8 +604,7 @@ static int session_load_program(Manager *m, const char *name,
 }
 
 int session_start_program(Manager *m, const char *program,
-			  const struct session_options *o,
-			  const char *owner _unused_, uint64_t *ret_id,
+			  const struct session_options *o, uint64_t *ret_id,
 			  const char **ret_why)
 {
 	struct session *s;
@@ -631,8 +630,7 @@ int session_start_program(Manager *m, const char *program,
 
 int session_start_manual(Manager *m, uint32_t freq_mhz,
 			 uint32_t intensity_permille, uint64_t duration_ms,
-			 const struct session_options *o,
-			 const char *owner _unused_, uint64_t *ret_id,
+			 const struct session_options *o, uint64_t *ret_id,
 			 const char **ret_why)
 {
 	const struct safety_limits *l = &m->config.limits;
@@ -757,13 +755,12 @@ static int queue_start_cb(const struct history_queue_entry *e, void *userdata)
 	};
 
 	snprintf(o.patient, sizeof(o.patient), "%s", e->patient);
-	qs->r = session_start_program(qs->m, e->program, &o, NULL, NULL,
+	qs->r = session_start_program(qs->m, e->program, &o, NULL,
 				      qs->ret_why);
 	return qs->r;
 }
 
-int session_continue(Manager *m, bool from_button, const char *owner _unused_,
-		     const char **ret_why)
+int session_continue(Manager *m, bool from_button, const char **ret_why)
 {
 	struct session *s = m->sessions->current;
 	struct queue_start qs = { .m = m, .ret_why = ret_why };

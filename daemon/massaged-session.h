@@ -54,24 +54,22 @@ int sessions_setup(Manager *m);
 void sessions_free(Manager *m);
 
 /*
- * Start @program now; @owner is the D-Bus unique name of the caller
- * (NULL for the button), whose disconnection stops the session unless
- * @o->outlive_client.
+ * Start @program now. Whose session it is (o->outlive_client) is the bus
+ * layer's to watch: it calls session_owner_lost() when that client goes.
  */
 int session_start_program(Manager *m, const char *program,
-			  const struct session_options *o, const char *owner,
-			  uint64_t *ret_id, const char **ret_why);
+			  const struct session_options *o, uint64_t *ret_id,
+			  const char **ret_why);
 /* One site at @freq_mhz for @duration_ms (0: the safety limit). */
 int session_start_manual(Manager *m, uint32_t freq_mhz,
 			 uint32_t intensity_permille, uint64_t duration_ms,
-			 const struct session_options *o, const char *owner,
-			 uint64_t *ret_id, const char **ret_why);
+			 const struct session_options *o, uint64_t *ret_id,
+			 const char **ret_why);
 int session_stop(Manager *m, const char **ret_why);
 int session_pause(Manager *m, const char **ret_why);
 int session_resume(Manager *m, const char **ret_why);
 /* Confirm the move to the next site, or start the ready session. */
-int session_continue(Manager *m, bool from_button, const char *owner,
-		     const char **ret_why);
+int session_continue(Manager *m, bool from_button, const char **ret_why);
 int session_skip(Manager *m, const char **ret_why);
 int session_set_intensity(Manager *m, uint32_t intensity_permille,
 			  const char **ret_why);
