@@ -416,11 +416,19 @@ if [ $have_bus = 1 ]; then
 			echo "# kill9 round $i: $why"
 			continue
 		fi
-		# A TCG trip may have stopped the session already.
-		if ! state_is running && [ $repeats -lt 5 ] && recover_tcg_trip; then
-			echo "# kill9 round $i: the session faulted before the kill; repeated"
-			repeats=$((repeats + 1))
-			i=$((i - 1))
+		# A TCG trip may have stopped the session already; any other
+		# end before the kill fails the round, saying why.
+		if ! state_is running; then
+			st=$(state)
+			ft=$(gp FaultText)
+			if [ $repeats -lt 5 ] && recover_tcg_trip; then
+				echo "# kill9 round $i: the session faulted before the kill ($ft); repeated"
+				repeats=$((repeats + 1))
+				i=$((i - 1))
+				continue
+			fi
+			echo "# kill9 round $i: the session ended before the kill: State $st, $ft"
+			call ResetEstop >/dev/null 2>&1
 			continue
 		fi
 		pid=$(prop MainPID)
@@ -516,6 +524,12 @@ fi
 if [ $have_bus = 1 ]; then
 	ready_within 30 || true
 	r=$(start_session)
+	if ! until_s 15 motor_on; then
+		not_ok "a session started after the watchdog restart: State $(state), $(gp FaultText); reset and started again"
+		call ResetEstop >/dev/null 2>&1
+		ready_within 30 || true
+		r=$(start_session)
+	fi
 	if until_s 15 motor_on; then
 		w=$($WATCH 1000 "set:$DBG/estop=1" "$DBG/enabled=0" "$DBG/duty_ppm=0")
 		if [ $? = 0 ] && until_s 5 state_is estop; then
