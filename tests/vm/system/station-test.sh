@@ -404,13 +404,15 @@ if [ $have_bus = 1 ]; then
 			sid=$(start_session) || why="start: $sid"
 		fi
 		if [ -z "$why" ] && ! until_s 15 motor_on; then
-			why="motor not on: enabled=$(dbg enabled) duty=$(dbg duty_ppm) state=$(state)"
+			why="motor not on: enabled=$(dbg enabled) duty=$(dbg duty_ppm) State $(state), $(gp FaultText)"
 			if [ $repeats -lt 5 ] && state_is fault && recover_tcg_trip; then
 				echo "# kill9 round $i: $why; repeated"
 				repeats=$((repeats + 1))
 				i=$((i - 1))
 				continue
 			fi
+			# Any other fault fails this round only.
+			call ResetEstop >/dev/null 2>&1
 		fi
 		if [ -n "$why" ]; then
 			echo "# kill9 round $i: $why"
