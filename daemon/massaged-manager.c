@@ -832,6 +832,14 @@ static int manager_check_may_start(Manager *m, const char **ret_why)
 	enum safety_reason reason;
 	int r;
 
+	/*
+	 * Nothing evaluates the safety monitor while the loop sleeps: bring
+	 * it up to now first, so that a motor that has cooled down while
+	 * idle (after a thermal trip, or the lockout an unclean exit leaves)
+	 * is seen as cool.
+	 */
+	if (control_thread_is_idle(m->ct))
+		supervisor_evaluate_now(m);
 	r = safety_may_start(&m->safety, &reason);
 	if (r < 0)
 		return refuse(m, ret_why, r, "%s", safety_reason_to_string(reason));
