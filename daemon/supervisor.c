@@ -129,8 +129,16 @@ void supervisor_evaluate_now(Manager *m)
 	struct safety_input in;
 	uint64_t now = now_ns();
 
+	/*
+	 * Never before what was last evaluated: records carry the control
+	 * thread's stamps (with the kernel backend, the period's deadline),
+	 * which may be a little ahead of this thread's clock reading, and
+	 * a time that goes back is a fault to lib/safety.
+	 */
 	if (m->have_last && m->last.t_ns > now)
 		now = m->last.t_ns;
+	if (m->safety.last_ns > now)
+		now = m->safety.last_ns;
 	if (!m->have_last || !m->ct || control_thread_is_idle(m->ct))
 		t.duty_permille = 0;
 	supervisor_input(m, &t, now, &in);
@@ -149,7 +157,7 @@ void supervisor_process(Manager *m, const struct telemetry *t)
 	 * event handled between the thread's last period and its going idle)
 	 * is not evaluated again, but it is still what the drive did.
 	 */
-	bool stale = m->have_last && t->t_ns < m->safety.last_ns;
+	bool stale = t->t_ns < m->safety.last_ns;
 
 	m->last = *t;
 	m->have_last = true;
