@@ -32,7 +32,12 @@ else
 fi
 
 # The names resolve only where sysusers has run: check the syntax here.
-if udevadm verify --resolve-names=never --no-summary \
+# udevadm verify came with systemd 253; bookworm has 252, where the
+# rules are proved in a booted guest instead (check-vm-system's udev
+# items), so its absence is said, not failed.
+if ! udevadm verify --help >/dev/null 2>&1; then
+	echo "udev: udevadm $(udevadm --version) has no verify (systemd >= 253): the rules are checked by check-vm-system's udev"
+elif udevadm verify --resolve-names=never --no-summary \
 	"$top/udev/60-massager.rules"; then
 	echo "udev: udevadm verify: clean"
 else
