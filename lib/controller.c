@@ -25,6 +25,8 @@ void controller_config_default(struct controller_config *cfg)
 		.stall_grace_s = 1.0,
 		.motor_tau_s = 0.05,
 		.use_observer = true,
+		.gain_ref_hz = 20,
+		.gain_scale_max = 2,
 	};
 	observer_config_default(&cfg->observer);
 }
@@ -49,7 +51,9 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	    !(cfg->contact_s >= 0) || !(cfg->stall_s >= 0) ||
 	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0) ||
 	    !(cfg->stall_grace_s >= 0) || cfg->stall_grace_s > 10 ||
-	    !(cfg->motor_tau_s >= 0) || cfg->motor_tau_s > 1)
+	    !(cfg->motor_tau_s >= 0) || cfg->motor_tau_s > 1 ||
+	    !(cfg->gain_ref_hz >= 0) || !isfinite(cfg->gain_ref_hz) ||
+	    !(cfg->gain_scale_max >= 1) || cfg->gain_scale_max > 10)
 		return -EINVAL;
 	r = calibration_validate(cal);
 	if (r < 0)
@@ -193,6 +197,15 @@ static double clamp(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* How much faster than at gain_ref_hz the loop may be at the reference. */
+static double controller_gain_scale(const struct controller *c)
+{
+	if (!(c->cfg.gain_ref_hz > 0))
+		return 1;
+	return clamp(c->reference_hz / c->cfg.gain_ref_hz, 1,
+		     c->cfg.gain_scale_max);
+}
+
 /*
  * The rotor cannot speed up faster than the drive allows: at most towards
  * the free-air speed of the present duty with the motor's time constant.
@@ -259,7 +272,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 {
 	const struct controller_config *cfg = &c->cfg;
 	double dt = isfinite(in->dt_s) && in->dt_s > 0 ? in->dt_s : 0;
-	double want = 0, err, p_term, step_max;
+	double want = 0, err, p_term, step_max, scale;
 	bool saturated = false;
 
 	if (dt > 0.1)
@@ -290,10 +303,13 @@ void controller_step(struct controller *c, const struct controller_input *in,
 			c->reference_hz = c->target_hz;
 
 		if (cfg->use_observer) {
+			/* ki is not scaled: a faster integral overshot */
+			scale = controller_gain_scale(c);
+			observer_set_gain_scale(&c->obs, scale);
 			want = controller_observe(c, in, dt);
 			if (c->obs_running) {
 				err = c->reference_hz - c->obs.speed_hz;
-				p_term = cfg->kp_per_hz * err;
+				p_term = scale * cfg->kp_per_hz * err;
 				want += p_term + c->integral;
 				if (in->valid &&
 				    !((want >= cfg->duty_max && err > 0) ||

@@ -44,6 +44,16 @@ struct controller_config {
 	 */
 	bool use_observer;
 	struct observer_config observer;
+	/* The observer's gains and kp are tuned for gain_ref_hz; above it
+	 * they grow with the reference (observer_set_gain_scale()), by at
+	 * most gain_scale_max. The reading's lag and the head's ringing
+	 * last a number of turns, not of milliseconds, so a faster
+	 * vibration allows a faster loop; near the tissue's resonance (17 to
+	 * 21 Hz on the plant) the head delays the reading most. 0: no
+	 * scaling.
+	 */
+	double gain_ref_hz;
+	double gain_scale_max;
 };
 
 enum controller_mode {

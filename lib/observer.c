@@ -30,7 +30,7 @@ int observer_init(struct observer *o, const struct observer_config *cfg)
 	    !isfinite(cfg->stderr_ref_hz) || !(cfg->stderr_ref_hz >= 0) ||
 	    !isfinite(cfg->load_max_hz_s) || !(cfg->load_max_hz_s > 0))
 		return -EINVAL;
-	*o = (struct observer) { .cfg = *cfg };
+	*o = (struct observer) { .cfg = *cfg, .gain_scale = 1 };
 	return 0;
 }
 
@@ -97,14 +97,19 @@ double observer_correct(struct observer *o, double measured_hz,
 	innov = measured_hz - observer_past_hz(o, o->cfg.delay_s);
 	if (ref > 0 && isfinite(stderr_hz) && stderr_hz > 0)
 		w = ref * ref / (ref * ref + stderr_hz * stderr_hz);
-	ds = w * o->cfg.speed_gain_per_s * dt * innov;
+	ds = w * o->gain_scale * o->cfg.speed_gain_per_s * dt * innov;
 	if (ds > innov && innov > 0)
 		ds = innov;
 	if (ds < innov && innov < 0)
 		ds = innov;
 	o->speed_hz += ds;
 	o->shift_hz += ds;
-	dl = -w * o->cfg.load_gain_per_s2 * dt * innov;
+	/* the load gain grows slower than a pair of fixed damping would
+	 * (scale^2): at scale^2 the load overshot after a lift-off, when the
+	 * head's ringing has misled the readings
+	 */
+	dl = -w * o->gain_scale * sqrt(o->gain_scale) *
+	     o->cfg.load_gain_per_s2 * dt * innov;
 	if (!((dl > 0 && o->hold_rise) || (dl < 0 && o->hold_fall)))
 		o->load_hz_s += dl;
 	if (o->load_hz_s > o->cfg.load_max_hz_s)
@@ -118,6 +123,11 @@ void observer_hold_load(struct observer *o, bool rise, bool fall)
 {
 	o->hold_rise = rise;
 	o->hold_fall = fall;
+}
+
+void observer_set_gain_scale(struct observer *o, double scale)
+{
+	o->gain_scale = isfinite(scale) && scale > 1 ? scale : 1;
 }
 
 double observer_free_speed_for(const struct observer *o, double speed_hz)

@@ -54,6 +54,7 @@ struct observer {
 	unsigned int filled;	/* valid history entries */
 	double dt_s;		/* of the last prediction */
 	bool hold_rise, hold_fall;	/* see observer_hold_load() */
+	double gain_scale;	/* see observer_set_gain_scale(), 1 at init */
 };
 
 void observer_config_default(struct observer_config *cfg);
@@ -80,6 +81,13 @@ double observer_correct(struct observer *o, double measured_hz,
  * otherwise wind the load up, and the drive would stay pinned long after.
  */
 void observer_hold_load(struct observer *o, bool rise, bool fall);
+/*
+ * Scale the correction gains by @scale (>= 1; anything else is taken as
+ * 1): the speed gain by @scale, the load gain by @scale^1.5. The
+ * controller raises the bandwidth with the vibration frequency, where
+ * each turn of the head brings the reading up to date sooner.
+ */
+void observer_set_gain_scale(struct observer *o, double scale);
 /* Free-air speed the drive must aim at to hold @speed_hz under the load. */
 double observer_free_speed_for(const struct observer *o, double speed_hz);
 

@@ -190,6 +190,12 @@ static void test_controller_rejects_bad_config(void **state)
 	cfg.kp_per_hz = NAN;
 	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
 	controller_config_default(&cfg);
+	cfg.gain_scale_max = 0.5;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
+	cfg.gain_ref_hz = -1;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
 	cal.n_points = 0;
 	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
 }
@@ -562,6 +568,74 @@ static void test_observer_learns_a_firmer_press_as_load(void **state)
 }
 
 /* The plain loop on the raw reading is still there, and still holds. */
+/* Steady at @target_hz on the observer, then the reading drops 1 Hz for
+ * one period: how far the drive moves in that period (the P term only,
+ * the integral and the load barely move in 1 ms).
+ */
+static double drive_kick(double target_hz)
+{
+	struct controller c;
+	struct controller_output before, after;
+	double amp = 20 * (target_hz / 50) * (target_hz / 50);
+
+	new_controller(&c);
+	assert_int_equal(controller_set_target(&c, target_hz), 0);
+	controller_start(&c, target_hz);
+	before = steps(&c, 500, target_hz, amp, true);
+	after = step(&c, target_hz - 1, amp, true);
+	return after.duty - before.duty;
+}
+
+/*
+ * The loop is tuned at gain_ref_hz (20 Hz) and runs faster above it: the
+ * head's ringing and the reading's lag last a number of turns, so at
+ * 40 Hz and above (scale 2, the ceiling) the same error moves the drive
+ * more than three times as far as at 20 Hz, and no further at 60 Hz.
+ */
+static void test_faster_vibration_gets_a_faster_loop(void **state)
+{
+	double kick20, kick40, kick60;
+
+	(void)state;
+	kick20 = drive_kick(20);
+	kick40 = drive_kick(40);
+	kick60 = drive_kick(60);
+	assert_true(kick20 > 0);
+	/* kp doubles and so does the observer's speed correction */
+	assert_true(kick40 > 3 * kick20);
+	assert_float_equal(kick60, kick40, 0.05 * kick40);
+}
+
+/*
+ * On the plant a firmer press at 45 Hz (3 -> 6 N) is back within
+ * +-0.2 Hz for good in 220 ms (266 ms before the loop's gains grew with
+ * the frequency; the plant's own bound is 34 ms).
+ */
+static void test_45hz_pressure_step_settles_within_220ms(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct calibration cal;
+	int i, last_out = -1;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 1), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(control_sim_init(s, NULL, 0x5eed), 0);
+	plant_set_contact(&s->plant, true, 3000);
+	assert_int_equal(control_sim_start(s, &cal, NULL, 45), 0);
+	for (i = 0; i < 2000; i++)
+		control_sim_tick(s);
+	plant_set_contact(&s->plant, true, 6000);
+	for (i = 0; i < 1000; i++) {
+		control_sim_tick(s);
+		if (fabs(control_sim_freq_hz(s) - 45) > 0.2)
+			last_out = i;
+	}
+	assert_true(last_out + 1 <= 220);
+	free(s);
+}
+
 static void test_loop_without_observer_holds_45hz(void **state)
 {
 	struct control_sim *s = malloc(sizeof(*s));
@@ -618,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
 		cmocka_unit_test(test_observer_learns_a_firmer_press_as_load),
 		cmocka_unit_test(test_loop_without_observer_holds_45hz),
+		cmocka_unit_test(test_faster_vibration_gets_a_faster_loop),
+		cmocka_unit_test(test_45hz_pressure_step_settles_within_220ms),
 	};
 
 	return cmocka_run_group_tests_name("controller", tests, NULL, NULL);

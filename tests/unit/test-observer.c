@@ -149,6 +149,38 @@ static void test_held_load_does_not_wind_up(void **state)
 	assert_true(o.load_hz_s <= o.cfg.load_max_hz_s);
 }
 
+/*
+ * A faster vibration allows a faster observer: at gain scale 2 one
+ * reading moves the speed twice as far and the load 2^1.5 times as far;
+ * a scale below 1 (or not a number) leaves the gains as configured.
+ */
+static void test_gain_scale_speeds_up_the_correction(void **state)
+{
+	struct observer base, fast, odd;
+	double ds_base, dl_base;
+
+	(void)state;
+	new_observer(&base, 45);
+	new_observer(&fast, 45);
+	new_observer(&odd, 45);
+	observer_set_gain_scale(&fast, 2);
+	observer_set_gain_scale(&odd, NAN);
+	observer_set_gain_scale(&odd, 0.5);
+	observer_predict(&base, 45, DT);
+	observer_predict(&fast, 45, DT);
+	observer_predict(&odd, 45, DT);
+	observer_correct(&base, 44, 0);
+	observer_correct(&fast, 44, 0);
+	observer_correct(&odd, 44, 0);
+	ds_base = base.speed_hz - 45;
+	dl_base = base.load_hz_s;
+	assert_true(ds_base < 0 && dl_base > 0);
+	assert_float_equal(fast.speed_hz - 45, 2 * ds_base, 1e-4);
+	assert_float_equal(fast.load_hz_s, 2 * sqrt(2) * dl_base, 1e-3);
+	assert_float_equal(odd.speed_hz, base.speed_hz, 1e-12);
+	assert_float_equal(odd.load_hz_s, base.load_hz_s, 1e-12);
+}
+
 static void test_bad_inputs_change_nothing(void **state)
 {
 	struct observer o, before;
@@ -175,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_late_readings_reveal_a_load_step),
 		cmocka_unit_test(test_uncertain_reading_counts_for_less),
 		cmocka_unit_test(test_held_load_does_not_wind_up),
+		cmocka_unit_test(test_gain_scale_speeds_up_the_correction),
 		cmocka_unit_test(test_bad_inputs_change_nothing),
 	};
 
