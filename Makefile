@@ -87,6 +87,7 @@ check: deps
 	+$(MAKE) check-units
 	+$(MAKE) check-kmod
 	+$(MAKE) check-dkms
+	+$(MAKE) check-deb
 	+$(MAKE) check-vm
 	+$(MAKE) check-vm-system
 
