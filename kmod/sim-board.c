@@ -57,12 +57,22 @@ MODULE_PARM_DESC(rate_hz,
  * The timer keeps the gaps short while anything moves. Once parked (undriven
  * and at rest) nothing evolves, so after a long idle period the plant is
  * advanced by one tick at most instead of by minutes of stillness.
+ *
+ * While capturing, the plant goes no further than the next sample due. When
+ * the timer runs late (a starved vCPU, the reader preempting the catch-up
+ * burst) a drive change or a debugfs read would otherwise carry the plant
+ * past samples still owed, and every one of them would then be taken from
+ * the same state: a frozen vector that the daemon rightly calls a stuck
+ * sensor. The change then takes effect at that sample instead, at most the
+ * timer's lateness early.
  */
 void sim_plant_sync_locked(struct massager_sim *sim, u64 now_ns)
 {
 	u64 dt;
 
 	lockdep_assert_held(&sim->lock);
+	if (sim->sampling)
+		now_ns = min(now_ns, sim_sample_due_ns(sim));
 	if (now_ns <= sim->plant_ns)
 		return;
 	dt = now_ns - sim->plant_ns;

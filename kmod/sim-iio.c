@@ -91,7 +91,7 @@ static struct iio_map sim_accel_maps[] = {
 static const int sim_rate_range[] = { SIM_RATE_MIN_HZ, 1, SIM_RATE_MAX_HZ };
 
 /* Caller holds sim->lock. */
-static u64 sim_sample_due_ns(const struct massager_sim *sim)
+u64 sim_sample_due_ns(const struct massager_sim *sim)
 {
 	return sim->seq_t0_ns + mul_u64_u32_div(sim->seq, NSEC_PER_SEC,
 						 sim->rate_hz);

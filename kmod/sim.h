@@ -129,6 +129,7 @@ void sim_drive_update_locked(struct massager_sim *sim);
 /* sim-iio.c: the sampling and housekeeping timer */
 int sim_timer_setup(struct massager_sim *sim);
 void sim_timer_kick_locked(struct massager_sim *sim);
+u64 sim_sample_due_ns(const struct massager_sim *sim);
 
 /* Providers, each registered with devm against sim->dev. */
 int sim_pwm_register(struct massager_sim *sim);
