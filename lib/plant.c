@@ -10,8 +10,10 @@
 #ifdef __KERNEL__
 #include <linux/math64.h>
 #define plant_div(a, b)		div64_s64((a), (b))
+#define plant_udiv(a, b)	div64_u64((a), (b))
 #else
 #define plant_div(a, b)		((int64_t)(a) / (int64_t)(b))
+#define plant_udiv(a, b)	((uint64_t)(a) / (uint64_t)(b))
 #endif
 
 /* 2^64 * substep / (2 pi * 1e6): urad/s to 2^-32 rev per substep, in Q32 */
@@ -188,9 +190,10 @@ static int64_t sin_q30(uint32_t angle)
 		t = 0x40000000 - t;
 	x = (t * half_pi_q30) >> 30;
 	x2 = (x * x) >> 30;
-	s = (1LL << 30) - x2 / 42;
-	s = (1LL << 30) - ((x2 * s) >> 30) / 20;
-	s = (1LL << 30) - ((x2 * s) >> 30) / 6;
+	/* every term is >= 0 here: unsigned division is the same, cheaper */
+	s = (1LL << 30) - (int64_t)plant_udiv(x2, 42);
+	s = (1LL << 30) - (int64_t)plant_udiv((x2 * s) >> 30, 20);
+	s = (1LL << 30) - (int64_t)plant_udiv((x2 * s) >> 30, 6);
 	s = (x * s) >> 30;
 	return quadrant & 2 ? -s : s;
 }
@@ -200,51 +203,90 @@ static int64_t abs64(int64_t v)
 	return v < 0 ? -v : v;
 }
 
-static void plant_substep(struct plant *pl)
+/*
+ * What a substep needs that only the inputs (drive, supply, contact, wear,
+ * faults) change. They cannot change within one plant_advance() call, so
+ * it works them out once, with the same integer expressions, and every
+ * substep of the call gets bit for bit what it would compute itself.
+ */
+struct plant_loads {
+	int64_t v_uv;	   /* applied voltage, 0 while disabled */
+	int64_t drag_nnm;  /* dry friction, bearing and tissue */
+	int64_t visc_nnms; /* viscous friction, bearing and tissue */
+	int64_t k_npm;	   /* head suspension: handle and tissue */
+	int64_t c_mnspm;
+	bool stalled;
+};
+
+static void plant_loads(const struct plant *pl, struct plant_loads *ret)
 {
 	const struct plant_params *p = &pl->p;
 	int64_t wear = PLANT_DUTY_MAX_PPM + pl->wear_ppm;
-	int64_t v_uv, emf_uv, torque_nnm, drag_nnm, visc_nnms, force_un;
-	int64_t w2, fx, fy, k_npm, c_mnspm;
-	int axis;
 
 	/* electrical: low-side PWM with a flyback diode, current >= 0 */
-	v_uv = 0;
+	ret->v_uv = 0;
 	if (pl->enabled)
-		v_uv = plant_div((int64_t)pl->duty_ppm * p->supply_mv / 1000 *
-				 pl->supply_ppm, PLANT_DUTY_MAX_PPM);
+		ret->v_uv = plant_div((int64_t)pl->duty_ppm * p->supply_mv /
+					      1000 * pl->supply_ppm,
+				      PLANT_DUTY_MAX_PPM);
+
+	/* mechanical: friction and tissue load on the rotor */
+	ret->drag_nnm =
+		plant_div((int64_t)p->friction_coulomb_unm * 1000 * wear,
+			  PLANT_DUTY_MAX_PPM);
+	ret->visc_nnms = plant_div((int64_t)p->friction_visc_nnms * wear,
+				   PLANT_DUTY_MAX_PPM);
+	if (pl->contact) {
+		ret->drag_nnm +=
+			(int64_t)p->tissue_drag_unm_per_n * pl->pressure_mn;
+		ret->visc_nnms += plant_div((int64_t)p->tissue_visc_nnms_per_n *
+						    pl->pressure_mn,
+					    1000);
+	}
+	ret->stalled = pl->fault[PLANT_FAULT_STALL];
+
+	ret->k_npm = p->handle_stiffness_npm;
+	ret->c_mnspm = p->handle_damping_mnspm;
+	if (pl->contact) {
+		ret->k_npm += plant_div((int64_t)p->tissue_stiffness_npm_per_n *
+						pl->pressure_mn,
+					1000);
+		ret->c_mnspm +=
+			plant_div((int64_t)p->tissue_damping_mnspm_per_n *
+					  pl->pressure_mn,
+				  1000);
+	}
+}
+
+static void plant_substep(struct plant *pl, const struct plant_loads *ld)
+{
+	const struct plant_params *p = &pl->p;
+	int64_t emf_uv, torque_nnm, force_un, w2, fx, fy;
+	int axis;
+
 	emf_uv = plant_div((int64_t)p->ke_uvs_per_rad * pl->w_urad, 1000000);
 	if (pl->enabled)
 		pl->i_ua = mul_q32(pl->i_ua, pl->c_i_decay) +
-			   mul_q32(v_uv - emf_uv, pl->c_i_drive);
+			   mul_q32(ld->v_uv - emf_uv, pl->c_i_drive);
 	else
 		pl->i_ua = 0;	/* enable off: bridge open, the rotor coasts */
 	if (pl->i_ua < 0)
 		pl->i_ua = 0;
 
 	/* mechanical: drive torque against friction and tissue load */
-	if (pl->fault[PLANT_FAULT_STALL]) {
+	if (ld->stalled) {
 		pl->w_urad = 0;
 	} else {
-		torque_nnm = plant_div((int64_t)p->ke_uvs_per_rad * pl->i_ua,
-				       1000);
-		drag_nnm = plant_div((int64_t)p->friction_coulomb_unm * 1000 *
-				     wear, PLANT_DUTY_MAX_PPM);
-		visc_nnms = plant_div((int64_t)p->friction_visc_nnms * wear,
-				      PLANT_DUTY_MAX_PPM);
-		if (pl->contact) {
-			drag_nnm += (int64_t)p->tissue_drag_unm_per_n *
-				    pl->pressure_mn;
-			visc_nnms += plant_div((int64_t)p->tissue_visc_nnms_per_n *
-					       pl->pressure_mn, 1000);
-		}
+		torque_nnm =
+			plant_div((int64_t)p->ke_uvs_per_rad * pl->i_ua, 1000);
 		if (abs64(pl->w_urad) < STANDSTILL_URAD &&
-		    torque_nnm <= drag_nnm) {
+		    torque_nnm <= ld->drag_nnm) {
 			pl->w_urad = 0;	/* static friction holds the rotor */
 		} else {
-			torque_nnm -= plant_div(visc_nnms * pl->w_urad,
-						1000000);
-			torque_nnm -= pl->w_urad >= 0 ? drag_nnm : -drag_nnm;
+			torque_nnm -=
+				plant_div(ld->visc_nnms * pl->w_urad, 1000000);
+			torque_nnm -=
+				pl->w_urad >= 0 ? ld->drag_nnm : -ld->drag_nnm;
 			pl->w_urad += mul_q32(torque_nnm, pl->c_w);
 		}
 	}
@@ -252,26 +294,18 @@ static void plant_substep(struct plant *pl)
 
 	/* eccentric force m e w^2 [uN], rotating with the rotor */
 	w2 = plant_div(pl->w_urad, 1000);
-	w2 = plant_div(w2 * w2, 1000);			/* rad^2/s^2 * 1e3 */
-	force_un = plant_div(w2 * p->unbalance_gmm, 1000);
+	/* from here >= 0: unsigned division is the same, cheaper */
+	w2 = plant_udiv(w2 * w2, 1000); /* rad^2/s^2 * 1e3 */
+	force_un = plant_udiv(w2 * p->unbalance_gmm, 1000);
 	fx = (force_un * sin_q30(pl->theta + 0x40000000u)) >> 30;
 	fy = (force_un * sin_q30(pl->theta)) >> 30;
-
-	k_npm = p->handle_stiffness_npm;
-	c_mnspm = p->handle_damping_mnspm;
-	if (pl->contact) {
-		k_npm += plant_div((int64_t)p->tissue_stiffness_npm_per_n *
-				   pl->pressure_mn, 1000);
-		c_mnspm += plant_div((int64_t)p->tissue_damping_mnspm_per_n *
-				     pl->pressure_mn, 1000);
-	}
 
 	/* head: M a = F - c v - k x per axis, semi-implicit Euler */
 	for (axis = 0; axis < 2; axis++) {
 		int64_t f = axis ? fy : fx;
 
-		f -= plant_div(c_mnspm * pl->v_nmps[axis], 1000000);
-		f -= plant_div(k_npm * pl->x_nm[axis], 1000);
+		f -= plant_div(ld->c_mnspm * pl->v_nmps[axis], 1000000);
+		f -= plant_div(ld->k_npm * pl->x_nm[axis], 1000);
 		pl->a_umps2[axis] = mul_q32(f, pl->c_head_acc);
 		pl->v_nmps[axis] += plant_div(pl->a_umps2[axis] *
 					      PLANT_SUBSTEP_NS, 1000000);
@@ -284,9 +318,12 @@ static void plant_substep(struct plant *pl)
 void plant_advance(struct plant *pl, uint32_t dt_ns)
 {
 	uint64_t left = (uint64_t)pl->carry_ns + dt_ns;
+	struct plant_loads ld;
 
+	if (left >= PLANT_SUBSTEP_NS)
+		plant_loads(pl, &ld);
 	while (left >= PLANT_SUBSTEP_NS) {
-		plant_substep(pl);
+		plant_substep(pl, &ld);
 		left -= PLANT_SUBSTEP_NS;
 	}
 	pl->carry_ns = (uint32_t)left;
@@ -312,14 +349,12 @@ static int64_t plant_noise_ug(struct plant *pl, int32_t rms_ug)
 	return plant_div((sum - 131070) * rms_ug, 37837);
 }
 
-static int16_t plant_to_lsb(const struct plant *pl, int64_t ug)
+/* @full: the range in LSB, plant_full_lsb() */
+static int16_t plant_to_lsb(const struct plant *pl, int64_t full, int64_t ug)
 {
 	int64_t lsb = pl->p.sensor_lsb_ug;
-	int64_t full = plant_div((int64_t)pl->p.sensor_range_mg * 1000, lsb);
 	int64_t raw = plant_div(ug + (ug >= 0 ? lsb / 2 : -lsb / 2), lsb);
 
-	if (full > 32767)
-		full = 32767;
 	if (raw > full)
 		raw = full;
 	if (raw < -full - 1)
@@ -327,10 +362,18 @@ static int16_t plant_to_lsb(const struct plant *pl, int64_t ug)
 	return (int16_t)raw;
 }
 
+static int64_t plant_full_lsb(const struct plant *pl)
+{
+	int64_t full = plant_div((int64_t)pl->p.sensor_range_mg * 1000,
+				 pl->p.sensor_lsb_ug);
+
+	return full > 32767 ? 32767 : full;
+}
+
 int plant_sample(struct plant *pl, struct plant_sample *ret)
 {
 	int32_t noise = pl->p.sensor_noise_ug;
-	int64_t ug[3];
+	int64_t ug[3], full;
 	int axis;
 
 	if (pl->fault[PLANT_FAULT_SENSOR_DROPOUT])
@@ -345,9 +388,10 @@ int plant_sample(struct plant *pl, struct plant_sample *ret)
 	for (axis = 0; axis < 3; axis++)
 		ug[axis] += plant_noise_ug(pl, noise);
 
-	pl->last.x = plant_to_lsb(pl, ug[0]);
-	pl->last.y = plant_to_lsb(pl, ug[1]);
-	pl->last.z = plant_to_lsb(pl, ug[2]);
+	full = plant_full_lsb(pl);
+	pl->last.x = plant_to_lsb(pl, full, ug[0]);
+	pl->last.y = plant_to_lsb(pl, full, ug[1]);
+	pl->last.z = plant_to_lsb(pl, full, ug[2]);
 	*ret = pl->last;
 	return 0;
 }
