@@ -34,6 +34,8 @@ _Static_assert((ESTIMATOR_PREFIX_RING & PREFIX_MASK) == 0,
 	       "prefix ring must be a power of two");
 _Static_assert(ESTIMATOR_PREFIX_RING > ESTIMATOR_WINDOW_MAX,
 	       "prefix ring must hold a whole window and one more sample");
+_Static_assert(ESTIMATOR_WINDOW_MAX <= 1 << 20,
+	       "the sums of t and t^2 over a window must fit 64 bits");
 
 void estimator_config_default(struct estimator_config *c,
 			      uint32_t sample_rate_hz)
@@ -285,17 +287,24 @@ struct regression {
 	uint32_t count;
 };
 
+static void regression_slope_moments(const struct estimator *e,
+				     struct regression *ret)
+{
+	/* c <= ESTIMATOR_WINDOW_MAX: the sums of t and t^2 fit 64 bits */
+	int64_t c = e->phase_count;
+	int64_t st = c * (c - 1) / 2;
+	int64_t stt = (c - 1) * c * (2 * c - 1) / 6;
+
+	ret->count = e->phase_count;
+	ret->sxx = (__int128)c * stt - (__int128)st * st;
+	ret->sxy = c * e->sum_tp - st * e->sum_p;
+}
+
 static void regression_moments(const struct estimator *e,
 			       struct regression *ret)
 {
-	__int128 c = e->phase_count;
-	__int128 st = c * (c - 1) / 2;
-	__int128 stt = (c - 1) * c * (2 * c - 1) / 6;
-
-	ret->count = e->phase_count;
-	ret->sxx = c * stt - st * st;
-	ret->sxy = c * e->sum_tp - st * e->sum_p;
-	ret->syy = c * e->sum_pp - e->sum_p * e->sum_p;
+	regression_slope_moments(e, ret);
+	ret->syy = e->phase_count * e->sum_pp - e->sum_p * e->sum_p;
 }
 
 /* Slope in revolutions per sample, signed. */
@@ -364,7 +373,8 @@ static void phase_push(struct estimator *e, int64_t phase)
 
 	q = (__int128)phase - e->phase_ref;
 	e->phase[e->phase_head] = phase;
-	e->phase_head = (e->phase_head + 1) % e->window;
+	if (++e->phase_head == e->window)
+		e->phase_head = 0;
 	e->sum_tp += (__int128)e->phase_count * q;
 	e->sum_p += q;
 	e->sum_pp += q * q;
@@ -562,7 +572,8 @@ void estimator_feed(struct estimator *e, int16_t x, int16_t y, int16_t z)
 	}
 	phase_push(e, e->phase_acc);
 
-	regression_moments(e, &r);
+	/* the slope alone: the residual is for estimator_read() */
+	regression_slope_moments(e, &r);
 	slope = fabs(regression_slope_rev(&r));
 	e->period_samples = slope > 0.0 ? 1.0 / slope : 0.0;
 }
