@@ -1025,7 +1025,7 @@ int manager_calibrate(Manager *m, const char **ret_why)
 	return 0;
 }
 
-void manager_get_telemetry(Manager *m, struct manager_telemetry *ret)
+void manager_get_readings(Manager *m, struct manager_telemetry *ret)
 {
 	*ret = (struct manager_telemetry) {
 		.state = m->state,
@@ -1059,6 +1059,13 @@ void manager_get_telemetry(Manager *m, struct manager_telemetry *ret)
 	if (m->ct) {
 		ret->overruns = control_thread_overruns(m->ct);
 		ret->telemetry_dropped = control_thread_dropped(m->ct);
+	}
+}
+
+void manager_get_telemetry(Manager *m, struct manager_telemetry *ret)
+{
+	manager_get_readings(m, ret);
+	if (m->ct) {
 		control_thread_wake_latency(m->ct, &ret->wake_latency);
 		control_thread_loop_time(m->ct, &ret->loop_time);
 	}

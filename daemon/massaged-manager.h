@@ -133,6 +133,12 @@ int manager_set_intensity(Manager *m, uint32_t intensity_permille,
 int manager_reset_estop(Manager *m, const char **ret_why);
 int manager_calibrate(Manager *m, const char **ret_why);
 void manager_get_telemetry(Manager *m, struct manager_telemetry *ret);
+/*
+ * manager_get_telemetry() without the latency histograms (wake_latency and
+ * loop_time stay zero): walking their 2 x 2000 buckets is most of its
+ * cost, and what is sent ten times a second does not need them.
+ */
+void manager_get_readings(Manager *m, struct manager_telemetry *ret);
 
 /* At most MANAGER_FAULT_CB_MAX subscribers; 0 or -ENOSPC. */
 #define MANAGER_FAULT_CB_MAX 8
