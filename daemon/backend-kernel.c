@@ -286,8 +286,8 @@ static int kernel_wait_samples(struct backend *b, uint64_t deadline_ns)
 	return 0;
 }
 
-static int kernel_read_samples(struct backend *b, struct accel_sample *out,
-			       size_t n)
+static int kernel_read_samples(struct backend *b, uint64_t now_ns _unused_,
+			       struct accel_sample *out, size_t n)
 {
 	struct kdev *k = KDEV(b);
 	size_t want = n * SCAN_BYTES, got, i;

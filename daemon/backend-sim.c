@@ -11,7 +11,8 @@
  * "new" device (a fresh plant, at rest).
  *
  * Time: the plant is advanced by the real CLOCK_MONOTONIC time that passed
- * between two read_samples() calls (capped), and sampled at the configured
+ * between two read_samples() calls (capped; the time each period's control
+ * thread woke, which it passes in), and sampled at the configured
  * accelerometer rate, so the simulated sensor is paced by the control
  * thread's clock_nanosleep(TIMER_ABSTIME) exactly like a FIFO of a real
  * sensor would be. While the control thread is idle the plant stands
@@ -198,11 +199,11 @@ static void sim_apply_injections(struct sim *s)
 	}
 }
 
-static int sim_read_samples(struct backend *b, struct accel_sample *buf,
-			    size_t n)
+static int sim_read_samples(struct backend *b, uint64_t now,
+			    struct accel_sample *buf, size_t n)
 {
 	struct sim *s = SIM(b);
-	uint64_t now = now_ns(), left;
+	uint64_t left;
 	struct plant_sample smp;
 	size_t got = 0;
 	uint32_t dt;

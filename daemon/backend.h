@@ -51,9 +51,11 @@ struct backend_ops {
 	int (*wait_samples)(struct backend *b, uint64_t deadline_ns);
 	/* Control thread: samples since the last call, up to @n; returns the
 	 * count (0 when the sensor delivered none) or a negative errno.
+	 * @now_ns is CLOCK_MONOTONIC as the thread woke, read once per
+	 * period by the loop, so that a backend need not read it again.
 	 */
-	int (*read_samples)(struct backend *b, struct accel_sample *buf,
-			    size_t n);
+	int (*read_samples)(struct backend *b, uint64_t now_ns,
+			    struct accel_sample *buf, size_t n);
 	/* Control thread: set the drive; also the kernel's heartbeat. */
 	int (*drive)(struct backend *b, uint32_t duty_permille);
 	/* Control thread: drop stale samples before a run starts. */

@@ -482,7 +482,7 @@ static void control_loop(struct control_thread *ct)
 				   wake - next) : 0;
 		(void)r;
 
-		n = b->ops->read_samples(b, ct->samples, SAMPLES_MAX);
+		n = b->ops->read_samples(b, wake, ct->samples, SAMPLES_MAX);
 		t.est_flags = 0;
 		if (n < 0) {
 			t.est_flags |= TELEMETRY_READ_ERROR;
