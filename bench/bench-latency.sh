@@ -59,10 +59,10 @@ LOAD=$!
 sleep 1
 
 "$CTL" "$T/ctl" latency-reset >/dev/null
-# per thread: comm utime stime, in clock ticks
+# per thread: comm utime stime (clock ticks) run time (ns, schedstat)
 threads() {
 	for t in /proc/$PID/task/*; do
-		echo "$(cat "$t/comm") $(awk '{ print $14, $15 }' "$t/stat")"
+		echo "$(cat "$t/comm") $(awk '{ print $14, $15 }' "$t/stat") $(awk '{ print $1 }' "$t/schedstat" 2>/dev/null || echo 0)"
 	done
 }
 ticks0=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
@@ -102,8 +102,10 @@ ratio=$(awk -v a="$loop_p99" -v b="$cyc_p99" 'BEGIN { printf "%.2f", a / b }')
 echo "daemon loop: $loop_n periods, overruns $(sed -n 's/^overruns=//p' "$T/loop"), loop time p99 $(sed -n 's/^loop_p99_us=//p' "$T/loop") us, held $(sed -n 's/^freq_hz=//p' "$T/status") Hz ($(sed -n 's/^state=//p' "$T/status"))"
 echo "cyclictest: $(sed -n "s/^# Total: *//p" "$T/cyclictest" | awk "{ print \$1 + 0 }") samples"
 hz=$(getconf CLK_TCK)
-echo "daemon CPU by thread (user/system % of one core): $(join "$T/threads0" "$T/threads1" |
-	awk -v hz="$hz" -v d="$DUR" '{ printf "%s %.2f/%.2f  ", $1, ($4 - $2) / hz / d * 100, ($5 - $3) / hz / d * 100 }')"
+# The user/system split comes from sampling at the tick, which a 1 kHz
+# loop can stay in or out of phase with; the run time is the scheduler's.
+echo "daemon CPU by thread (user/system % of one core, run time %): $(join "$T/threads0" "$T/threads1" |
+	awk -v hz="$hz" -v d="$DUR" '{ printf "%s %.2f/%.2f %.2f  ", $1, ($5 - $2) / hz / d * 100, ($6 - $3) / hz / d * 100, ($7 - $4) / 1e7 / d }')"
 echo "cyclictest CPU over $((DUR - 2)) s: $(awk -v a="$cyc0" -v b="$cyc1" -v hz="$hz" -v d="$((DUR - 2))" 'BEGIN { printf "%.2f", (b - a) / hz / d * 100 }') % of one core"
 echo "load: hackbench loop; $DUR s; priority $PRIO; period $PERIOD_US us; $(nproc) CPUs; kernel $(uname -r)"
 echo "latency: loop_p99_us=$loop_p99 loop_max_us=$loop_max cyclictest_p99_us=$cyc_p99 cyclictest_max_us=$cyc_max ratio_p99=$ratio cpu_pct=$cpu"
