@@ -110,6 +110,7 @@ void controller_start(struct controller *c, double from_hz)
 	c->stall_timer_s = 0;
 	c->run_s = 0;
 	c->seen_valid = false;
+	c->seen_spinning = false;
 	c->last_valid_hz = 0;
 	c->obs_running = false;
 }
@@ -163,10 +164,13 @@ static void controller_judge_contact(struct controller *c,
  * speed (within the curve's lowest spinning point and the reference) gives
  * in free air: pressing the head lowers it to ~0.35 of that, a stopped
  * rotor to the noise floor. Judging against the reference instead would
- * call a loaded soft start, where the rotor lags its ramp, a stall. While the estimator warms up after a
- * start there is no amplitude to judge, so a stall is only judged once an
- * estimate has been valid or the start grace has passed: a rotor blocked
- * from the start is caught at the end of the grace.
+ * call a loaded soft start, where the rotor lags its ramp, a stall. After a
+ * start a slow rotor on the body reads near the noise floor just as a
+ * blocked one does (turning at ~10 Hz pressed on at 6 N, or still coasting
+ * slowly from the last run), so a stall is only judged once the rotor has
+ * been read turning at the curve's lowest spinning speed (or the target,
+ * if lower), or the start grace has passed: a rotor blocked from the start
+ * is caught at the end of the grace.
  */
 static void controller_judge_stall(struct controller *c,
 				   const struct controller_input *in)
@@ -175,11 +179,13 @@ static void controller_judge_stall(struct controller *c,
 	bool still;
 
 	if (in->valid) {
-		c->seen_valid = true;
 		c->last_valid_hz = in->freq_hz;
+		if (in->freq_hz >= fmin(calibration_min_freq_hz(&c->cal),
+					c->target_hz))
+			c->seen_spinning = true;
 	}
 	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty ||
-	    (!c->seen_valid && c->run_s < c->cfg.stall_grace_s)) {
+	    (!c->seen_spinning && c->run_s < c->cfg.stall_grace_s)) {
 		c->stall_timer_s = 0;
 		return;
 	}
@@ -273,7 +279,11 @@ void controller_step(struct controller *c, const struct controller_input *in,
 	const struct controller_config *cfg = &c->cfg;
 	double dt = isfinite(in->dt_s) && in->dt_s > 0 ? in->dt_s : 0;
 	double want = 0, err, p_term, step_max, scale;
+	bool first_valid = in->valid && !c->seen_valid;
 	bool saturated = false;
+
+	if (in->valid)
+		c->seen_valid = true;
 
 	if (dt > 0.1)
 		dt = 0.1;	/* a long gap must not wind anything up */
@@ -295,6 +305,15 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		}
 		break;
 	case CONTROLLER_RUNNING:
+		/*
+		 * A start that finds the rotor still turning (coasting from a
+		 * calibration's full drive, or a stop just before) ramps on
+		 * from the first reading of its speed, not from rest: from
+		 * rest the loop would brake the rotor, and with the pad
+		 * pressed on, stop it, which then reads as a stall.
+		 */
+		if (first_valid && in->freq_hz > c->reference_hz)
+			c->reference_hz = fmin(in->freq_hz, c->target_hz);
 		/* soft start: the reference climbs, the loop follows it */
 		if (c->reference_hz < c->target_hz)
 			c->reference_hz = fmin(c->target_hz, c->reference_hz +

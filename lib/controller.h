@@ -91,6 +91,7 @@ struct controller {
 	double contact_timer_s, stall_timer_s;
 	double run_s;		/* since controller_start() */
 	bool seen_valid;	/* a valid estimate since controller_start() */
+	bool seen_spinning;	/* read at a speed a stall can be judged at */
 	struct observer obs;
 	bool obs_running;	/* seeded from a first valid estimate */
 };

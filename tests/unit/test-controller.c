@@ -537,6 +537,51 @@ static void test_closed_loop_holds_45hz_through_pressure_step(void **state)
 }
 
 /*
+ * A start while the rotor still coasts down from full drive (the end of a
+ * calibration, as make demo starts right after the first one), with the
+ * pad pressed on at 6 N: the press brakes the rotor far below the target
+ * before the drive takes hold. That is a loaded start, not a stall: the
+ * station must reach 45 Hz and hold it.
+ */
+static void test_start_while_coasting_onto_the_body_is_not_a_stall(void **state)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct controller_config cfg;
+	struct calibration cal;
+	double worst = 0;
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_true(control_sim_freq_hz(s) > 60);
+	/* pressed on, coasting, then started as the daemon starts on
+	 * waking from idle: its estimator reset, no reading to start from
+	 */
+	plant_set_contact(&s->plant, true, 6000);
+	for (i = 0; i < 50; i++)
+		control_sim_tick(s);
+	assert_true(control_sim_freq_hz(s) > 45);
+	estimator_reset(&s->est);
+	s->last = (struct estimate){ 0 };
+	controller_config_default(&cfg);
+	assert_int_equal(controller_init(&s->ctl, &cfg, &cal), 0);
+	assert_int_equal(controller_set_target(&s->ctl, 45), 0);
+	controller_start(&s->ctl, 0);
+	s->closed_loop = true;
+	for (i = 0; i < 4000; i++) {
+		control_sim_tick(s);
+		assert_false(s->out.stalled);
+		if (i >= 3000)
+			worst = fmax(worst,
+				     fabs(control_sim_freq_hz(s) - 45));
+	}
+	assert_true(worst <= 0.2);
+	free(s);
+}
+
+/*
  * The observer learns a firmer press as load: the braking the calibration
  * does not explain grows by what 3 N more of tissue drag takes (about
  * 170 Hz/s at 45 Hz on the plant), and its speed follows the rotor's.
@@ -690,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_loaded_soft_start_lagging_its_ramp_is_not_a_stall),
 		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
+		cmocka_unit_test(test_start_while_coasting_onto_the_body_is_not_a_stall),
 		cmocka_unit_test(test_observer_learns_a_firmer_press_as_load),
 		cmocka_unit_test(test_loop_without_observer_holds_45hz),
 		cmocka_unit_test(test_faster_vibration_gets_a_faster_loop),
