@@ -29,6 +29,8 @@
  * once on any change of flags, mode or stall: faults are not batched.
  */
 #define KICK_EVERY		25
+/* How long the loop reads a coasting rotor at most, see control_loop(). */
+#define COAST_MAX_NS		(3 * NSEC_PER_SEC)
 #define STACK_SIZE		(256 * 1024)
 #define STACK_PREFAULT		(64 * 1024)
 
@@ -208,6 +210,12 @@ bool control_thread_is_idle(struct control_thread *ct)
 {
 	/* No thread drives nothing. */
 	return !ct || atomic_load(&ct->idle);
+}
+
+bool control_thread_obeys_latest(struct control_thread *ct,
+				 const struct telemetry *t)
+{
+	return t->cmd == atomic_load(&ct->cmd);
 }
 
 bool control_thread_is_running(struct control_thread *ct)
@@ -414,11 +422,11 @@ static void control_loop(struct control_thread *ct)
 	struct controller_output out = { 0 };
 	struct estimate est = { 0 };
 	struct telemetry t = { 0 };
-	uint64_t w, cur = 0, next, now, wake, v;
+	uint64_t w, cur = 0, next, now, wake, v, coast_end = 0;
 	uint32_t duty = 0, last_flags = 0, last_mode = 0, overruns = 0;
 	unsigned int since_kick = 0;
 	int drive_error = 0, cmd_error = 0, r, i, n;
-	bool active = false, kick;
+	bool active = false, was_active = false, kick;
 	double duty_f;
 
 	controller_halt(&ct->ctl);
@@ -435,7 +443,26 @@ static void control_loop(struct control_thread *ct)
 
 		active = ct->calibrating ||
 			 controller_mode(&ct->ctl) != CONTROLLER_IDLE;
-		if (!active) {
+		/*
+		 * With the drive off the rotor coasts on for a second or so
+		 * (the end of a calibration leaves it at full speed). Go on
+		 * reading it, drive off, until it reads still, so that a
+		 * start in that time ramps on from its speed: from rest, the
+		 * loop would first brake it, onto a body to a crawl that a
+		 * stall cannot be told from.
+		 */
+		if (active)
+			coast_end = 0;
+		else if (was_active)
+			coast_end = now_ns() + COAST_MAX_NS;
+		else if (coast_end &&
+			 (now_ns() >= coast_end || drive_error ||
+			  (est.flags & ESTIMATE_NO_VIBRATION) ||
+			  (t.est_flags & (TELEMETRY_NO_SAMPLES |
+					  TELEMETRY_READ_ERROR))))
+			coast_end = 0;
+		was_active = active;
+		if (!active && !coast_end) {
 			/*
 			 * Idle means idle: drive off, one last record, then
 			 * block until the main thread writes wake_fd. The
@@ -447,6 +474,7 @@ static void control_loop(struct control_thread *ct)
 			t.duty_permille = 0;
 			t.mode = CONTROL_MODE_IDLE;
 			t.t_ns = now_ns();
+			t.cmd = cur;
 			t.drive_error = cmd_error ? cmd_error : drive_error;
 			control_publish(ct, &t, true);
 			cmd_error = 0;
@@ -523,10 +551,17 @@ static void control_loop(struct control_thread *ct)
 
 			controller_step(&ct->ctl, &in, &out);
 			duty_f = out.duty;
-			t.mode = controller_mode(&ct->ctl) ==
-					CONTROLLER_STOPPING ?
-					CONTROL_MODE_STOPPING :
-					CONTROL_MODE_RUNNING;
+			switch (controller_mode(&ct->ctl)) {
+			case CONTROLLER_RUNNING:
+				t.mode = CONTROL_MODE_RUNNING;
+				break;
+			case CONTROLLER_STOPPING:
+				t.mode = CONTROL_MODE_STOPPING;
+				break;
+			default:	/* coasting, or stopped this period */
+				t.mode = CONTROL_MODE_IDLE;
+				break;
+			}
 		}
 
 		duty = duty_f > 0 ? (uint32_t)(duty_f * 1000 + 0.5) : 0;
@@ -547,6 +582,7 @@ static void control_loop(struct control_thread *ct)
 		hist_add(ct->loop_hist, &ct->loop_max_ns, now - wake);
 
 		t.t_ns = now;
+		t.cmd = cur;
 		t.freq_hz = est.freq_hz;
 		t.amplitude_ms2 = est.amplitude_ms2;
 		t.reference_hz = out.reference_hz;

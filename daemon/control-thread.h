@@ -61,6 +61,7 @@ struct telemetry {
 	bool stalled;
 	bool saturated;
 	uint16_t calibration_step;	/* while calibrating */
+	uint64_t cmd;			/* the command word obeyed */
 };
 
 #define LATENCY_BUCKETS 2000		/* 1 us each; the last is overflow */
@@ -120,6 +121,9 @@ uint64_t control_thread_dropped(struct control_thread *ct);
 uint64_t control_thread_heartbeat(struct control_thread *ct);
 /* Blocked by design, waiting for a command (true for NULL: no thread). */
 bool control_thread_is_idle(struct control_thread *ct);
+/* @t was made under the latest command, not before the thread saw it. */
+bool control_thread_obeys_latest(struct control_thread *ct,
+				 const struct telemetry *t);
 bool control_thread_is_running(struct control_thread *ct);
 bool control_thread_is_realtime(struct control_thread *ct);
 

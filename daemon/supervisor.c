@@ -192,7 +192,13 @@ void supervisor_process(Manager *m, const struct telemetry *t)
 		return;
 	}
 
-	if (t->mode == CONTROL_MODE_IDLE) {
+	/*
+	 * Idle, as the thread saw it before our latest command reached it (a
+	 * record of the coast before a start), is not the end of that
+	 * command's run.
+	 */
+	if (t->mode == CONTROL_MODE_IDLE &&
+	    control_thread_obeys_latest(m->ct, t)) {
 		if (m->state == MANAGER_STOPPING || m->state == MANAGER_RUNNING)
 			manager_set_state(m, MANAGER_IDLE);
 	}
