@@ -582,26 +582,39 @@ static void test_start_while_coasting_onto_the_body_is_not_a_stall(void **state)
 }
 
 /*
+ * A plant calibrated (@cal_seed) and then, anew (@seed), held at 45 Hz on
+ * the body at 3 N for 2 s by a controller with @cfg (NULL: defaults).
+ */
+static struct control_sim *sim_held_at_45hz(uint64_t cal_seed, uint64_t seed,
+					    const struct controller_config *cfg)
+{
+	struct control_sim *s = malloc(sizeof(*s));
+	struct calibration cal;
+	int i;
+
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(s, NULL, cal_seed), 0);
+	assert_int_equal(control_sim_calibrate(s, &cal), 0);
+	assert_int_equal(control_sim_init(s, NULL, seed), 0);
+	plant_set_contact(&s->plant, true, 3000);
+	assert_int_equal(control_sim_start(s, &cal, cfg, 45), 0);
+	for (i = 0; i < 2000; i++)
+		control_sim_tick(s);
+	return s;
+}
+
+/*
  * The observer learns a firmer press as load: the braking the calibration
  * does not explain grows by what 3 N more of tissue drag takes (about
  * 170 Hz/s at 45 Hz on the plant), and its speed follows the rotor's.
  */
 static void test_observer_learns_a_firmer_press_as_load(void **state)
 {
-	struct control_sim *s = malloc(sizeof(*s));
-	struct calibration cal;
+	struct control_sim *s = sim_held_at_45hz(3, 5, NULL);
 	double load_before;
 	int i;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(control_sim_init(s, NULL, 3), 0);
-	assert_int_equal(control_sim_calibrate(s, &cal), 0);
-	assert_int_equal(control_sim_init(s, NULL, 5), 0);
-	plant_set_contact(&s->plant, true, 3000);
-	assert_int_equal(control_sim_start(s, &cal, NULL, 45), 0);
-	for (i = 0; i < 2000; i++)
-		control_sim_tick(s);
 	assert_true(s->ctl.obs_running);
 	load_before = s->ctl.obs.load_hz_s;
 	plant_set_contact(&s->plant, true, 6000);
@@ -658,19 +671,10 @@ static void test_faster_vibration_gets_a_faster_loop(void **state)
  */
 static void test_45hz_pressure_step_settles_within_220ms(void **state)
 {
-	struct control_sim *s = malloc(sizeof(*s));
-	struct calibration cal;
+	struct control_sim *s = sim_held_at_45hz(1, 0x5eed, NULL);
 	int i, last_out = -1;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(control_sim_init(s, NULL, 1), 0);
-	assert_int_equal(control_sim_calibrate(s, &cal), 0);
-	assert_int_equal(control_sim_init(s, NULL, 0x5eed), 0);
-	plant_set_contact(&s->plant, true, 3000);
-	assert_int_equal(control_sim_start(s, &cal, NULL, 45), 0);
-	for (i = 0; i < 2000; i++)
-		control_sim_tick(s);
 	plant_set_contact(&s->plant, true, 6000);
 	for (i = 0; i < 1000; i++) {
 		control_sim_tick(s);
@@ -683,23 +687,15 @@ static void test_45hz_pressure_step_settles_within_220ms(void **state)
 
 static void test_loop_without_observer_holds_45hz(void **state)
 {
-	struct control_sim *s = malloc(sizeof(*s));
 	struct controller_config cfg;
-	struct calibration cal;
+	struct control_sim *s;
 	int i;
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(control_sim_init(s, NULL, 3), 0);
-	assert_int_equal(control_sim_calibrate(s, &cal), 0);
-	assert_int_equal(control_sim_init(s, NULL, 6), 0);
-	plant_set_contact(&s->plant, true, 3000);
 	controller_config_default(&cfg);
 	cfg.use_observer = false;
 	cfg.kp_per_hz = 0.02;	/* the plain loop's own tuning */
-	assert_int_equal(control_sim_start(s, &cal, &cfg, 45), 0);
-	for (i = 0; i < 2000; i++)
-		control_sim_tick(s);
+	s = sim_held_at_45hz(3, 6, &cfg);
 	assert_false(s->ctl.obs_running);
 	for (i = 0; i < 500; i++) {
 		control_sim_tick(s);
