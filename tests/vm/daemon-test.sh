@@ -154,6 +154,24 @@ else
 	finish
 fi
 
+# (3b) the point of the product on the board: the pad pressed on at 3 N,
+# then twice as hard; the loop holds 45 Hz (the rotor's true speed)
+echo 3000 >"$DBG/pressure_mn"
+echo 1 >"$DBG/contact"
+if at_hz 45 10; then
+	f3=$(dbg freq_mhz)
+	echo 6000 >"$DBG/pressure_mn"
+	sleep 0.3
+	if at_hz 45 10 && [ "$(get state)" = running ]; then
+		ok "holds 45 Hz on the board through a 3 N -> 6 N press ($f3, then $(dbg freq_mhz) mHz)"
+	else
+		not_ok "45 Hz through a 3 N -> 6 N press: freq_mhz=$(dbg freq_mhz) state=$(get state) $(get fault_reason)"
+	fi
+else
+	not_ok "45 Hz with the pad on at 3 N: freq_mhz=$(dbg freq_mhz) state=$(get state) $(get fault_reason)"
+fi
+echo 0 >"$DBG/contact"
+
 # (4) e-stop: the board's drive off, the daemon latched
 r=$(/vm-watch 1000 set:$DBG/estop=1 $DBG/enabled=0 $DBG/duty_ppm=0)
 fig "estop_off_ms=${r#ms=}"
@@ -190,6 +208,52 @@ fi
 echo 0 >"$DBG/stall"
 sleep 0.2
 ctl reset >/dev/null || not_ok "reset after the stall: $(ctl reset)"
+
+# (5b) the accelerometer goes mute: drive off, latched
+if r=$(run_at 45); then
+	echo "$r"
+	r=$(/vm-watch 2000 set:$DBG/dropout=1 $DBG/duty_ppm=0)
+	fig "dropout_off_ms=${r#ms=}"
+	ms=${r#ms=}
+	if [ "$ms" != timeout ] && wait_for state fault 3; then
+		ok "sensor dropout cuts the drive ($ms ms, $(get fault_reason))"
+	else
+		not_ok "sensor dropout cuts the drive: $r state=$(get state)"
+	fi
+else
+	not_ok "dropout: 45 Hz: $r"
+fi
+echo 0 >"$DBG/dropout"
+sleep 0.2
+ctl reset >/dev/null || not_ok "reset after the dropout: $(ctl reset)"
+
+# (5c) SIGTERM while driving: the drive ramps down, then off, exit 0
+if r=$(run_at 45); then
+	echo "$r"
+	d0=$(dbg duty_ppm)
+	kill -TERM "$PID"
+	dmid=
+	n=0
+	while [ $n -lt 50 ] && [ -d /proc/"$PID" ]; do
+		d=$(dbg duty_ppm)
+		[ "$d" -gt 0 ] && [ "$d" -lt "$d0" ] && dmid=$d
+		sleep 0.02
+		n=$((n + 1))
+	done
+	wait "$PID"
+	rc=$?
+	PID=
+	if [ $rc = 0 ] && [ -n "$dmid" ] && [ "$(dbg enabled)" = 0 ] &&
+		[ "$(dbg duty_ppm)" = 0 ]; then
+		ok "SIGTERM while driving ramps the drive down ($d0 -> $dmid -> 0 ppm), then exits 0"
+	else
+		not_ok "SIGTERM while driving: exit $rc, duty $d0 -> '${dmid:-no step between}' -> $(dbg duty_ppm), enabled=$(dbg enabled)"
+	fi
+else
+	not_ok "SIGTERM: 45 Hz: $r"
+fi
+start_daemon
+wait_for state idle 10 || not_ok "restart after SIGTERM: state=$(get state)"
 
 # (6) kill -9 while driving: the kernel releases the owner, drive off
 if r=$(run_at 45); then
