@@ -356,6 +356,15 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 				*ret_error = r;
 				break;
 			}
+			/*
+			 * From a coast the estimator holds the rotor's speed;
+			 * anything else it holds (a still rotor's "stuck"
+			 * samples, say) is no start for a new run.
+			 */
+			if (!estimate_valid(est)) {
+				estimator_reset(&ct->est);
+				*est = (struct estimate) { 0 };
+			}
 			controller_start(&ct->ctl, estimate_valid(est) ?
 					 est->freq_hz : 0);
 		} else {
@@ -457,7 +466,8 @@ static void control_loop(struct control_thread *ct)
 			coast_end = now_ns() + COAST_MAX_NS;
 		else if (coast_end &&
 			 (now_ns() >= coast_end || drive_error ||
-			  (est.flags & ESTIMATE_NO_VIBRATION) ||
+			  (est.flags & (ESTIMATE_NO_VIBRATION |
+					ESTIMATE_STUCK)) ||
 			  (t.est_flags & (TELEMETRY_NO_SAMPLES |
 					  TELEMETRY_READ_ERROR))))
 			coast_end = 0;
