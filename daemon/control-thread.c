@@ -332,6 +332,7 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 			  struct estimate *est, int *ret_error)
 {
 	struct controller_config cfg;
+	double from_hz;
 	uint32_t cap;
 	int r;
 
@@ -357,16 +358,16 @@ static bool control_apply(struct control_thread *ct, uint64_t w, uint64_t old,
 				break;
 			}
 			/*
-			 * From a coast the estimator holds the rotor's speed;
-			 * anything else it holds (a still rotor's "stuck"
-			 * samples, say) is no start for a new run.
+			 * The speed is all a start takes from a coast. The
+			 * estimator starts afresh, as after idle: what it
+			 * expects of the coasting rotor (a vibration that a
+			 * pressed, slowing rotor no longer makes reads as a
+			 * stuck sensor) must not carry into the run.
 			 */
-			if (!estimate_valid(est)) {
-				estimator_reset(&ct->est);
-				*est = (struct estimate) { 0 };
-			}
-			controller_start(&ct->ctl, estimate_valid(est) ?
-					 est->freq_hz : 0);
+			from_hz = estimate_valid(est) ? est->freq_hz : 0;
+			estimator_reset(&ct->est);
+			*est = (struct estimate) { 0 };
+			controller_start(&ct->ctl, from_hz);
 		} else {
 			if (CMD_TARGET_MHZ(w) != CMD_TARGET_MHZ(old)) {
 				r = controller_set_target(&ct->ctl,

@@ -582,6 +582,49 @@ static void test_start_while_coasting_onto_the_body_is_not_a_stall(void **state)
 }
 
 /*
+ * How massaged starts from a coast: the estimator afresh, the reference
+ * from the coast's last reading. Whenever the start comes while the rotor
+ * runs down under a 6 N press, from full speed to a standstill, the
+ * station reaches 45 Hz and no stall is called.
+ */
+static void test_start_from_a_coast_at_any_speed_is_not_a_stall(void **state)
+{
+	struct control_sim *base = malloc(sizeof(*base));
+	struct control_sim *s = malloc(sizeof(*s));
+	struct controller_config cfg;
+	struct calibration cal;
+	double from_hz;
+	int coast, i;
+
+	(void)state;
+	assert_non_null(base);
+	assert_non_null(s);
+	assert_int_equal(control_sim_init(base, NULL, 3), 0);
+	assert_int_equal(control_sim_calibrate(base, &cal), 0);
+	plant_set_contact(&base->plant, true, 6000);
+	controller_config_default(&cfg);
+	for (coast = 0; coast <= 300; coast += 10) {
+		*s = *base;
+		for (i = 0; i < coast; i++)
+			control_sim_tick(s);
+		from_hz = estimate_valid(&s->last) ? s->last.freq_hz : 0;
+		estimator_reset(&s->est);
+		s->last = (struct estimate){ 0 };
+		assert_int_equal(controller_init(&s->ctl, &cfg, &cal), 0);
+		assert_int_equal(controller_set_target(&s->ctl, 45), 0);
+		controller_start(&s->ctl, from_hz);
+		s->closed_loop = true;
+		for (i = 0; i < 3000; i++) {
+			control_sim_tick(s);
+			assert_false(s->out.stalled);
+		}
+		assert_float_equal(control_sim_freq_hz(s), 45, 0.2);
+	}
+	free(s);
+	free(base);
+}
+
+/*
  * A plant calibrated (@cal_seed) and then, anew (@seed), held at 45 Hz on
  * the body at 3 N for 2 s by a controller with @cfg (NULL: defaults).
  */
@@ -732,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_firm_press_is_not_a_stall),
 		cmocka_unit_test(test_closed_loop_holds_45hz_through_pressure_step),
 		cmocka_unit_test(test_start_while_coasting_onto_the_body_is_not_a_stall),
+		cmocka_unit_test(test_start_from_a_coast_at_any_speed_is_not_a_stall),
 		cmocka_unit_test(test_observer_learns_a_firmer_press_as_load),
 		cmocka_unit_test(test_loop_without_observer_holds_45hz),
 		cmocka_unit_test(test_faster_vibration_gets_a_faster_loop),
