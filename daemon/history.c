@@ -40,6 +40,8 @@
 
 struct history {
 	sqlite3 *db;
+	history_erase_hook erase_hook;	/* tests only */
+	void *erase_hook_data;
 };
 
 /*
@@ -457,6 +459,23 @@ static int migrate(struct history *h)
 	return 0;
 }
 
+/*
+ * Copy every frame of the WAL into the database and truncate the -wal
+ * file to nothing: the frames hold the pages as they were before each
+ * commit, deleted rows included.  -EAGAIN when a reader of an older
+ * snapshot kept it from completing.
+ */
+static int wal_scrub(struct history *h)
+{
+	int rc, log = -1, done = -1;
+
+	rc = sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       &log, &done);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc == SQLITE_OK && log != done))
+		return -EAGAIN;
+	return sqlite_errno(h->db, rc);
+}
+
 int history_open(struct history **ret, const char *path)
 {
 	_cleanup_(history_freep) struct history *h = NULL;
@@ -516,9 +535,24 @@ int history_open(struct history **ret, const char *path)
 	r = exec(h, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT);
 	if (r < 0)
 		return r;
+	/*
+	 * Patient data that is deleted or updated (the checkpoint once a
+	 * second rewrites the session's row) leaves no copy in the free
+	 * space of a page: SQLite zeroes what it frees.
+	 */
+	r = exec(h, "PRAGMA secure_delete = ON");
+	if (r < 0)
+		return r;
 	r = migrate(h);
 	if (r < 0)
 		return r;
+	/*
+	 * An erase that a crash cut short after its commit left the old
+	 * copies of the rows in the -wal file: scrub them now.  A reader
+	 * holding an old snapshot may keep it from completing; the next
+	 * erase or expiry tries again.
+	 */
+	(void)wal_scrub(h);
 
 	*ret = h;
 	h = NULL;
@@ -1799,4 +1833,179 @@ int history_course_dose(struct history *h, uint64_t course_id,
 		if (r < 0)
 			return r;
 	}
+}
+
+/*
+ * Erasure.  Steps and events are deleted by their own statements rather
+ * than by the cascade, so that sqlite3_changes() counts them.
+ */
+
+void history_set_erase_hook(struct history *h, history_erase_hook hook,
+			    void *userdata)
+{
+	if (!h)
+		return;
+	h->erase_hook = hook;
+	h->erase_hook_data = userdata;
+}
+
+static void erase_stage(struct history *h, const char *stage)
+{
+	if (h->erase_hook)
+		h->erase_hook(stage, h->erase_hook_data);
+}
+
+/*
+ * Run each of @sql (?1 bound to @text, ?2 to @usec) and count what it
+ * changed; a NULL statement changes nothing.
+ */
+static int erase_rows(struct history *h, const char *const *sql,
+		      unsigned int *const *counts, size_t n, const char *text,
+		      uint64_t usec)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+		int np;
+
+		*counts[i] = 0;
+		if (!sql[i])
+			continue;
+		r = prepare(h, sql[i], &st);
+		if (r < 0)
+			return r;
+		np = sqlite3_bind_parameter_count(st);
+		if (np >= 1 && text)
+			bind_text(st, 1, text);
+		if (np >= 2)
+			bind_u64(st, 2, usec);
+		r = step_done(h, st);
+		if (r < 0)
+			return r;
+		*counts[i] = (unsigned int)sqlite3_changes(h->db);
+	}
+	return 0;
+}
+
+/* One erasure: delete, commit (or roll back a dry run), scrub the WAL. */
+static int erase_run(struct history *h, const char *const *sql, size_t n,
+		     const char *text, uint64_t usec, bool dry_run,
+		     struct history_erased *ret)
+{
+	_cleanup_(tx_rollbackp) struct tx tx = {};
+	struct history_erased e = { 0 };
+	unsigned int *const counts[] = {
+		&e.steps, &e.events, &e.sessions, &e.queue, &e.plans,
+		&e.courses,
+	};
+	int r;
+
+	_Static_assert(ARRAY_SIZE(counts) == 6, "one count per table");
+	if (n != ARRAY_SIZE(counts))
+		return -EINVAL;
+	r = tx_begin(h, &tx);
+	if (r < 0)
+		return r;
+	/* Outside another transaction only: a savepoint is not durable. */
+	if (tx.savepoint)
+		return -EBUSY;
+	r = erase_rows(h, sql, counts, n, text, usec);
+	if (r < 0)
+		return r;
+	if (dry_run) {
+		*ret = e;
+		return 0;	/* the cleanup rolls back */
+	}
+	erase_stage(h, "deleted");
+	r = tx_commit(&tx);
+	if (r < 0)
+		return r;
+	*ret = e;
+	erase_stage(h, "committed");
+	return wal_scrub(h);
+}
+
+/* The patient's sessions: named, or of one of the patient's courses. */
+#define PATIENT_SESSIONS                                              \
+	"SELECT id FROM sessions WHERE patient = ?1 OR course_id IN" \
+	" (SELECT id FROM courses WHERE patient = ?1)"
+#define PATIENT_ROWS                                 \
+	" WHERE patient = ?1 OR course_id IN"        \
+	" (SELECT id FROM courses WHERE patient = ?1)"
+
+int history_erase_patient(struct history *h, const char *patient,
+			  bool dry_run, struct history_erased *ret)
+{
+	static const char *const sql[] = {
+		"DELETE FROM steps WHERE session_id IN (" PATIENT_SESSIONS ")",
+		"DELETE FROM events WHERE session_id IN (" PATIENT_SESSIONS ")",
+		"DELETE FROM sessions" PATIENT_ROWS,
+		"DELETE FROM queue" PATIENT_ROWS,
+		"DELETE FROM plans" PATIENT_ROWS,
+		"DELETE FROM courses WHERE patient = ?1",
+	};
+
+	if (!h || !ret || !name_ok(patient))
+		return -EINVAL;
+	return erase_run(h, sql, ARRAY_SIZE(sql), patient, 0, dry_run, ret);
+}
+
+/*
+ * A course is over when its last slot has ended: start + sessions x
+ * interval (SQLite turns a product beyond 64 bits into a REAL, which
+ * still compares right).  It goes when that is before the cut-off and no
+ * session still running or ended after it, no queue entry and no plan
+ * refers to it.
+ */
+#define COURSE_EXPIRED                                                    \
+	"SELECT c.id FROM courses c WHERE"                                \
+	" c.start_usec + c.sessions * c.interval_days * 86400000000 < ?2" \
+	" AND NOT EXISTS (SELECT 1 FROM sessions s WHERE"                 \
+	"  s.course_id = c.id AND (s.ended_usec IS NULL OR"               \
+	"  s.ended_usec >= ?2))"                                          \
+	" AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.course_id = c.id)" \
+	" AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.course_id = c.id)"
+#define SESSIONS_EXPIRED                                      \
+	"SELECT id FROM sessions WHERE ended_usec IS NOT NULL" \
+	" AND ended_usec < ?2 AND (course_id IS NULL OR"       \
+	" course_id IN (" COURSE_EXPIRED "))"
+
+int history_expire(struct history *h, uint64_t before_usec,
+		   struct history_erased *ret)
+{
+	/* Queue entries and plans are not records: NULL, left alone. */
+	static const char *const sql[] = {
+		"DELETE FROM steps WHERE session_id IN (" SESSIONS_EXPIRED ")",
+		"DELETE FROM events WHERE session_id IN (" SESSIONS_EXPIRED ")",
+		"DELETE FROM sessions WHERE id IN (" SESSIONS_EXPIRED ")",
+		NULL,
+		NULL,
+		"DELETE FROM courses WHERE id IN (" COURSE_EXPIRED ")"
+			" AND NOT EXISTS (SELECT 1 FROM sessions s WHERE"
+			" s.course_id = courses.id)",
+	};
+
+	if (!h || !ret || !usec_ok(before_usec))
+		return -EINVAL;
+	return erase_run(h, sql, ARRAY_SIZE(sql), NULL, before_usec, false,
+			 ret);
+}
+
+int history_newest_usec(struct history *h, uint64_t *ret)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!h || !ret)
+		return -EINVAL;
+	r = prepare(h, "SELECT MAX(last_update_usec) FROM sessions", &st);
+	if (r < 0)
+		return r;
+	r = step_row(h, st);
+	if (r < 0)
+		return r;
+	*ret = r ? column_u64(st, 0) : 0;
+	return 0;
 }

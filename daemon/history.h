@@ -316,4 +316,59 @@ int history_course_get(struct history *h, uint64_t id, uint64_t now_usec,
 int history_course_dose(struct history *h, uint64_t course_id,
 			history_site_dose_cb cb, void *userdata);
 
+/*
+ * Erasure: a patient's records on request, and records older than the
+ * clinic's retention.  Both delete in one transaction (a crash leaves all
+ * or nothing), with SQLite's secure_delete on (the freed bytes are
+ * zeroed), then checkpoint the WAL into the database and truncate the
+ * -wal file, which still held copies of the deleted rows; the rule and
+ * its limits are in docs/history.md.
+ */
+struct history_erased {
+	unsigned int sessions;
+	unsigned int steps;
+	unsigned int events;
+	unsigned int queue;
+	unsigned int plans;
+	unsigned int courses;
+};
+
+/*
+ * Every row naming @patient (exactly, byte for byte; "" is refused with
+ * -EINVAL: it is every session recorded without a name) and every row of
+ * one of that patient's courses: sessions with their steps and events,
+ * queue entries, plans, courses.  @dry_run: count only, change nothing.
+ * The caller refuses while such a session runs.  -EAGAIN: erased (*ret
+ * counts it), but a reader of an older snapshot (an sqlite3 shell) kept
+ * the -wal file from being truncated; erasing again when it is gone
+ * finishes the job.
+ */
+int history_erase_patient(struct history *h, const char *patient,
+			  bool dry_run, struct history_erased *ret);
+
+/*
+ * Retention: the sessions that ended before @before_usec, with their
+ * steps and events, and the courses whose last slot ended before it and
+ * that nothing newer, running, queued or planned refers to any more.  A
+ * session of a course that is still under way is kept with its course:
+ * done, missed and the course's dose depend on it.  Queue entries and
+ * plans are what is still to be done and are never expired.  -EAGAIN as
+ * for history_erase_patient().
+ */
+int history_expire(struct history *h, uint64_t before_usec,
+		   struct history_erased *ret);
+
+/* The latest time recorded (a session's last checkpoint), 0 when none. */
+int history_newest_usec(struct history *h, uint64_t *ret);
+
+/*
+ * Tests only: @hook is called inside every erase and expiry with @stage
+ * "deleted" (the rows are deleted, not yet committed) and "committed"
+ * (before the -wal file is scrubbed), so that a test can kill the
+ * process there.  NULL: none (the default).
+ */
+typedef void (*history_erase_hook)(const char *stage, void *userdata);
+void history_set_erase_hook(struct history *h, history_erase_hook hook,
+			    void *userdata);
+
 #endif

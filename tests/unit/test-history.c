@@ -1323,6 +1323,361 @@ static void test_plan_list_visits_each_plan_once_while_they_change(
 	assert_int_equal(l.p[1].next_due_usec, T0 + 100 * DAY);
 }
 
+/* --- erasure and retention ------------------------------------------------ */
+
+/* A finished session with two steps and an event. */
+static uint64_t recorded(struct history *h, const char *patient,
+			 uint64_t course_id, uint64_t started_usec)
+{
+	uint64_t id = begin(h, patient, course_id, started_usec);
+	unsigned int i;
+
+	/* Many checkpoints: each rewrites the row that names the patient. */
+	for (i = 1; i <= 20; i++)
+		assert_int_equal(history_session_checkpoint(h, id, i * SEC,
+							    i * 1.5,
+							    started_usec +
+							    i * SEC),
+				 0);
+	assert_int_equal(history_step_put(h, id, 0, "neck, left", 45000,
+					  10 * SEC, 15.0, "done"),
+			 0);
+	assert_int_equal(history_step_put(h, id, 1, "neck, right", 45000,
+					  10 * SEC, 15.0, "done"),
+			 0);
+	assert_int_equal(history_event_add(h, id, started_usec + 5 * SEC,
+					   "pause", "by the handset"),
+			 0);
+	assert_int_equal(history_session_end(h, id, started_usec + 30 * SEC,
+					     "completed", 20 * SEC, 30.0),
+			 0);
+	return id;
+}
+
+static unsigned int count_rows(const char *path, const char *sql)
+{
+	char buf[32];
+
+	query_text(path, sql, buf, sizeof(buf));
+	return (unsigned int)atoi(buf);
+}
+
+/* Does the file at @path hold @needle anywhere in its bytes? */
+static bool file_holds(const char *path, const char *needle)
+{
+	size_t n = 0, cap = 1 << 16, k;
+	char *buf = malloc(cap);
+	bool found;
+	FILE *fp;
+
+	assert_non_null(buf);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		free(buf);
+		return false;
+	}
+	while ((k = fread(buf + n, 1, cap - n, fp)) > 0) {
+		n += k;
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	fclose(fp);
+	found = memmem(buf, n, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
+static bool files_hold(const struct fixture *f, const char *needle)
+{
+	char wal[128];
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	return file_holds(f->path, needle) || file_holds(wal, needle);
+}
+
+#define ERASED "Zebedee Erasable-Patient"
+
+/* @who: 2 sessions (one of a course), a queue entry, a plan, a course. */
+static uint64_t patient_with_everything(struct history *h, const char *who)
+{
+	struct history_plan p = {
+		.program = "neck", .patient = who, .when_minutes = 9 * 60,
+		.daily = true, .next_due_usec = T0 + DAY,
+	};
+	uint64_t course;
+
+	assert_int_equal(history_course_create(h, who, "neck-45hz", 5, 1, T0,
+					       &course),
+			 0);
+	recorded(h, who, 0, T0 - DAY);
+	recorded(h, who, course, T0);
+	assert_int_equal(history_queue_add(h, "neck", who, 0, 0, NULL), 0);
+	assert_int_equal(history_plan_add(h, &p, NULL), 0);
+	return course;
+}
+
+static void assert_erased(const struct history_erased *e,
+			  unsigned int sessions, unsigned int queue,
+			  unsigned int plans, unsigned int courses)
+{
+	assert_int_equal(e->sessions, sessions);
+	assert_int_equal(e->steps, 2 * sessions);
+	assert_int_equal(e->events, sessions);
+	assert_int_equal(e->queue, queue);
+	assert_int_equal(e->plans, plans);
+	assert_int_equal(e->courses, courses);
+}
+
+static void test_erase_patient_removes_every_row_of_theirs_only(void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+	struct session_list l = { 0 };
+	uint64_t course, other;
+
+	course = patient_with_everything(f->h, ERASED);
+	other = recorded(f->h, "Another Patient", 0, T0 + 60 * SEC);
+	recorded(f->h, "", 0, T0 + 120 * SEC);
+	/* An entry of the patient's course that names no one is theirs. */
+	assert_int_equal(history_queue_add(f->h, "neck-45hz", "", course, 0,
+					   NULL),
+			 0);
+	/* A name that merely contains theirs, or differs in case, is not. */
+	recorded(f->h, ERASED " Junior", 0, T0 + 180 * SEC);
+	recorded(f->h, "zebedee erasable-patient", 0, T0 + 240 * SEC);
+
+	/* A dry run counts and changes nothing. */
+	memset(&e, 0xff, sizeof(e));
+	assert_int_equal(history_erase_patient(f->h, ERASED, true, &e), 0);
+	assert_erased(&e, 2, 2, 1, 1);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM sessions"),
+			 6);
+
+	assert_int_equal(history_erase_patient(f->h, ERASED, false, &e), 0);
+	assert_erased(&e, 2, 2, 1, 1);
+	assert_int_equal(count_rows(f->path,
+				    "SELECT COUNT(*) FROM sessions WHERE"
+				    " patient = '" ERASED "'"),
+			 0);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM steps"
+				    " WHERE session_id NOT IN"
+				    " (SELECT id FROM sessions)"),
+			 0);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM queue"), 0);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM plans"), 0);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM courses"),
+			 0);
+	/* Everyone else's records are whole. */
+	assert_int_equal(history_list_sessions(f->h, 0, 0, collect_ids, &l),
+			 0);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM steps"), 8);
+	assert_int_equal(history_get_session(f->h, other, get_one,
+					     &(struct session_copy){ 0 }),
+			 0);
+
+	/* Again: nothing left, and that is not an error. */
+	assert_int_equal(history_erase_patient(f->h, ERASED, false, &e), 0);
+	assert_erased(&e, 0, 0, 0, 0);
+}
+
+static void test_erase_patient_refuses_no_name(void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+	char big[HISTORY_TEXT_MAX + 2];
+
+	recorded(f->h, "", 0, T0);
+	/* "" would be every session recorded without a name. */
+	assert_int_equal(history_erase_patient(f->h, "", false, &e), -EINVAL);
+	assert_int_equal(history_erase_patient(f->h, NULL, false, &e),
+			 -EINVAL);
+	assert_int_equal(history_erase_patient(f->h, "\xff", false, &e),
+			 -EINVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(history_erase_patient(f->h, big, false, &e), -EINVAL);
+	assert_int_equal(history_erase_patient(f->h, "A", false, NULL),
+			 -EINVAL);
+	assert_int_equal(history_erase_patient(NULL, "A", false, &e), -EINVAL);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM sessions"),
+			 1);
+}
+
+static void test_erase_patient_leaves_no_trace_in_the_file_or_wal(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+
+	patient_with_everything(f->h, ERASED);
+	recorded(f->h, "Kept Patient", 0, T0 + DAY);
+	/* Else the check below could not fail. */
+	assert_true(files_hold(f, ERASED));
+
+	assert_int_equal(history_erase_patient(f->h, ERASED, false, &e), 0);
+	assert_int_equal(e.sessions, 2);
+	/* With the connection still open: no copy in either file. */
+	assert_false(files_hold(f, ERASED));
+	assert_true(files_hold(f, "Kept Patient"));
+	/* And the database is sound. */
+	{
+		char buf[16];
+
+		query_text(f->path, "PRAGMA integrity_check", buf,
+			   sizeof(buf));
+		assert_string_equal(buf, "ok");
+	}
+}
+
+static void exit_at_stage(const char *stage, void *userdata)
+{
+	/* Die as kill -9 would: no rollback, no close, no atexit. */
+	if (strcmp(stage, userdata) == 0)
+		_exit(0);
+}
+
+/* In a child: erase ERASED and die at @stage. */
+static void erase_and_die_at(struct fixture *f, const char *stage)
+{
+	pid_t pid;
+	int status;
+
+	f->h = history_free(f->h);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct history *h;
+		struct history_erased e;
+
+		if (history_open(&h, f->path) < 0)
+			_exit(2);
+		history_set_erase_hook(h, exit_at_stage, (void *)stage);
+		history_erase_patient(h, ERASED, false, &e);
+		_exit(3);	/* the hook did not run */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_a_crash_mid_erase_leaves_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+
+	patient_with_everything(f->h, ERASED);
+	recorded(f->h, "Kept Patient", 0, T0 + DAY);
+
+	/* Killed with every row deleted but not committed: nothing went. */
+	erase_and_die_at(f, "deleted");
+	assert_int_equal(history_open(&f->h, f->path), 0);
+	assert_int_equal(history_erase_patient(f->h, ERASED, true, &e), 0);
+	assert_erased(&e, 2, 1, 1, 1);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM sessions"),
+			 3);
+
+	/*
+	 * Killed after the commit, before the checkpoint: all went, but the
+	 * database file still has the old pages (the -wal the new ones);
+	 * the next open checkpoints and scrubs.
+	 */
+	erase_and_die_at(f, "committed");
+	assert_true(files_hold(f, ERASED));
+	assert_int_equal(history_open(&f->h, f->path), 0);
+	assert_false(files_hold(f, ERASED));
+	assert_int_equal(history_erase_patient(f->h, ERASED, true, &e), 0);
+	assert_erased(&e, 0, 0, 0, 0);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM sessions"),
+			 1);
+}
+
+static void test_expire_removes_what_ended_before_the_cutoff(void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+	uint64_t cut = T0 + 100 * DAY, over, running, queued;
+	uint64_t old, recent, unfinished;
+
+	/* Old and ended: goes.  Recent, or still running: stays. */
+	old = recorded(f->h, "Old Patient", 0, T0);
+	recent = recorded(f->h, "Recent Patient", 0, cut + SEC);
+	unfinished = begin(f->h, "Old Patient", 0, T0 + SEC);
+	/* Ended just before the cut-off: goes; at it: stays. */
+	recorded(f->h, "Edge Patient", 0, cut - 30 * SEC - 1);
+	recorded(f->h, "Edge Patient", 0, cut - 30 * SEC);
+
+	/* A course long over, its sessions old: all of it goes. */
+	assert_int_equal(history_course_create(f->h, "Course Over", "neck",
+					       3, 1, T0, &over),
+			 0);
+	recorded(f->h, "Course Over", over, T0);
+	recorded(f->h, "Course Over", over, T0 + DAY);
+	/* A course still under way keeps even its old sessions. */
+	assert_int_equal(history_course_create(f->h, "Course Running", "neck",
+					       200, 1, T0, &running),
+			 0);
+	recorded(f->h, "Course Running", running, T0);
+	/* A course over whose entry still waits in the queue stays. */
+	assert_int_equal(history_course_create(f->h, "Course Queued", "neck",
+					       2, 1, T0, &queued),
+			 0);
+	recorded(f->h, "Course Queued", queued, T0);
+	assert_int_equal(history_queue_add(f->h, "neck", "Course Queued",
+					   queued, 0, NULL),
+			 0);
+
+	assert_int_equal(history_expire(f->h, cut, &e), 0);
+	assert_int_equal(e.sessions, 4);	/* old, edge, 2 of the course */
+	assert_int_equal(e.steps, 8);
+	assert_int_equal(e.events, 4);
+	assert_int_equal(e.queue, 0);
+	assert_int_equal(e.plans, 0);
+	assert_int_equal(e.courses, 1);
+
+	assert_int_equal(history_get_session(f->h, old, get_one,
+					     &(struct session_copy){ 0 }),
+			 -ENOENT);
+	assert_int_equal(history_get_session(f->h, recent, get_one,
+					     &(struct session_copy){ 0 }),
+			 0);
+	assert_int_equal(history_get_session(f->h, unfinished, get_one,
+					     &(struct session_copy){ 0 }),
+			 0);
+	assert_int_equal(history_course_get(f->h, over, cut, copy_course,
+					    &(struct history_course){ 0 }),
+			 -ENOENT);
+	assert_int_equal(count_rows(f->path,
+				    "SELECT COUNT(*) FROM sessions WHERE"
+				    " course_id IS NOT NULL"),
+			 2);
+	assert_int_equal(count_rows(f->path, "SELECT COUNT(*) FROM courses"),
+			 2);
+	assert_false(files_hold(f, "Course Over"));
+	assert_true(files_hold(f, "Course Running"));
+
+	/* Nothing more to expire at the same cut-off. */
+	assert_int_equal(history_expire(f->h, cut, &e), 0);
+	assert_int_equal(e.sessions + e.courses, 0);
+	assert_int_equal(history_expire(f->h, UINT64_MAX, &e), -EINVAL);
+}
+
+static void test_newest_usec_is_the_latest_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = 99;
+
+	assert_int_equal(history_newest_usec(f->h, &t), 0);
+	assert_int_equal(t, 0);
+	recorded(f->h, "A", 0, T0);
+	recorded(f->h, "B", 0, T0 - DAY);
+	assert_int_equal(history_newest_usec(f->h, &t), 0);
+	assert_int_equal(t, T0 + 30 * SEC);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1359,6 +1714,12 @@ int main(void)
 		T(test_null_arguments_are_einval),
 		T(test_callbacks_may_call_back_into_the_history),
 		T(test_plan_list_visits_each_plan_once_while_they_change),
+		T(test_erase_patient_removes_every_row_of_theirs_only),
+		T(test_erase_patient_refuses_no_name),
+		T(test_erase_patient_leaves_no_trace_in_the_file_or_wal),
+		T(test_a_crash_mid_erase_leaves_all_or_nothing),
+		T(test_expire_removes_what_ended_before_the_cutoff),
+		T(test_newest_usec_is_the_latest_checkpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
