@@ -555,6 +555,76 @@ int method_export_history(sd_bus_message *msg, void *userdata,
 	return sd_bus_reply_method_return(msg, "s", text);
 }
 
+/* --- methods: erasure ------------------------------------------------------ */
+
+/*
+ * Erasing a patient's records is for root alone, not the whole group:
+ * the group reads and exports the history, but destroying a treatment
+ * record (evidence of what was done, and one that the law may require a
+ * clinic to keep) is the administrator's decision, as KeepDays= in the
+ * root-owned massaged.conf is.
+ */
+static int check_root(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+	uid_t euid;
+	int r;
+
+	AUTHORIZE(m, msg, error);
+	r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID |
+				      SD_BUS_CREDS_AUGMENT, &creds);
+	if (r >= 0)
+		r = sd_bus_creds_get_euid(creds, &euid);
+	if (r < 0)
+		return sd_bus_error_set(error, BUS_ERROR("NotAuthorized"),
+					"cannot tell who is calling");
+	if (euid != 0)
+		return sd_bus_error_set(error, BUS_ERROR("NotAuthorized"),
+					"erasing a patient's records is for root only (sudo massagectl erase-patient)");
+	return 0;
+}
+
+int method_erase_patient(sd_bus_message *msg, void *userdata,
+			 sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct history_erased e = { 0 };
+	Manager *m = userdata;
+	const char *patient, *why = NULL;
+	int dry_run, r;
+
+	r = check_root(m, msg, error);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(msg, "sb", &patient, &dry_run);
+	if (r < 0)
+		return r;
+	r = sessions_erase_patient(m, patient, dry_run, &e, &why);
+	switch (r) {
+	case 0:
+		break;
+	case -EINVAL:
+		return bus_invalid_argument(error, "%s", why);
+	case -EBUSY:
+		return sd_bus_error_set(error, BUS_ERROR("PatientInUse"), why);
+	case -EAGAIN:
+		return sd_bus_error_set(error, BUS_ERROR("Busy"), why);
+	default:
+		return sd_bus_error_set(error, BUS_ERROR("HistoryUnavailable"),
+					why ?: strerror(-r));
+	}
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(reply, "a{su}", 6, "sessions", e.sessions,
+				  "steps", e.steps, "events", e.events,
+				  "queue", e.queue, "plans", e.plans,
+				  "courses", e.courses);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 static int history_fill(struct history *h, enum listing what,
 			const struct listing_args *a, sd_bus_message *reply)
 {

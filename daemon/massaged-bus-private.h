@@ -46,5 +46,6 @@ int method_set_pain_score(sd_bus_message *msg, void *userdata, sd_bus_error *err
 int method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int method_get_session(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int method_export_history(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int method_erase_patient(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 #endif

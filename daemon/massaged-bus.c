@@ -868,6 +868,10 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_ARGS("s", format, "t", since_usec),
 				SD_BUS_RESULT("s", data),
 				method_export_history, M_ANYONE),
+	SD_BUS_METHOD_WITH_ARGS("ErasePatient",
+				SD_BUS_ARGS("s", patient, "b", dry_run),
+				SD_BUS_RESULT("a{su}", erased),
+				method_erase_patient, M_ANYONE),
 
 	SD_BUS_SIGNAL_WITH_ARGS("SessionFinished",
 				SD_BUS_ARGS("t", session_id, "s", outcome), 0),

@@ -80,6 +80,8 @@ static const struct conf_key conf_keys[] = {
 	{ "Handset", "ButtonLine", CONF_STRING, C(button_line), 0, 0, 0 },
 	{ "Handset", "RunLedLine", CONF_STRING, C(run_led_line), 0, 0, 0 },
 	{ "Handset", "FaultLedLine", CONF_STRING, C(fault_led_line), 0, 0, 0 },
+	/* 100 years: beyond any retention a law asks for. */
+	{ "History", "KeepDays", CONF_U32, C(keep_days), 0, 36500, 1 },
 	{ "Simulation", "Seed", CONF_U64, C(sim_seed), 0, UINT64_MAX, 1 },
 };
 

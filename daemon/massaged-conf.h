@@ -30,6 +30,8 @@ struct massaged_config {
 	char button_line[MASSAGED_LINE_NAME_MAX];
 	char run_led_line[MASSAGED_LINE_NAME_MAX];
 	char fault_led_line[MASSAGED_LINE_NAME_MAX];
+	/* [History] */
+	uint32_t keep_days;		/* retention; 0: keep everything */
 	/* [Simulation] */
 	uint64_t sim_seed;
 };

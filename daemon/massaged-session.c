@@ -26,6 +26,7 @@
 #include "massaged-programs.h"
 #include "massaged-session.h"
 #include "scheduler.h"
+#include "test-hooks.h"
 
 /* The spin-up before each vibration; the soft start takes 60 Hz/s. */
 #define SESSION_RAMP_NS		(1000ull * NSEC_PER_MSEC)
@@ -63,6 +64,7 @@ struct sessions {
 	struct session *current;
 	bool queue_nonempty;
 	sd_event_source *plan_timer;
+	sd_event_source *retention_timer;
 	/* the last session, for clients after it ended */
 	uint64_t last_id;
 	char last_program[PROGRAM_NAME_MAX + 1];
@@ -1072,6 +1074,8 @@ void sessions_plans_changed(Manager *m)
 	sd_event_source_set_enabled(ss->plan_timer, SD_EVENT_ONESHOT);
 }
 
+static int sessions_retention_setup(Manager *m);
+
 /* --- setup ---------------------------------------------------------------- */
 
 int sessions_setup(Manager *m)
@@ -1111,7 +1115,7 @@ int sessions_setup(Manager *m)
 		return log_error_errno(r, "Failed to add the plan timer: %m");
 	sd_event_source_set_enabled(ss->plan_timer, SD_EVENT_OFF);
 	sessions_plans_changed(m);
-	return 0;
+	return sessions_retention_setup(m);
 }
 
 const char *sessions_programs_path(Manager *m)
@@ -1131,7 +1135,215 @@ void sessions_free(Manager *m)
 		session_end(m, HISTORY_OUTCOME_INTERRUPTED);
 	}
 	sd_event_source_disable_unref(ss->plan_timer);
+	sd_event_source_disable_unref(ss->retention_timer);
 	history_free(ss->history);
 	free(ss);
 	m->sessions = NULL;
+}
+
+/* --- erasure and retention ------------------------------------------------ */
+
+struct queue_head {
+	bool any;
+	uint64_t id;
+	uint64_t course_id;
+	char patient[SESSION_PATIENT_MAX];
+};
+
+static int queue_head_cb(const struct history_queue_entry *e, void *userdata)
+{
+	struct queue_head *qh = userdata;
+
+	qh->any = true;
+	qh->id = e->id;
+	qh->course_id = e->course_id;
+	snprintf(qh->patient, sizeof(qh->patient), "%s", e->patient);
+	return -ECANCELED;	/* the head is enough */
+}
+
+/* Is the ready session (the head of the queue) @patient's? */
+static int ready_is_patients(Manager *m, const char *patient,
+			     uint64_t *ret_entry)
+{
+	struct history *h = m->sessions->history;
+	struct queue_head qh = { 0 };
+	struct course_check cc = { 0 };
+	int r;
+
+	if (!sessions_ready(m))
+		return 0;
+	r = history_queue_list(h, queue_head_cb, &qh);
+	if (r < 0 && r != -ECANCELED)
+		return r;
+	if (!qh.any)
+		return 0;
+	*ret_entry = qh.id;
+	if (strcmp(qh.patient, patient) == 0)
+		return 1;
+	if (!qh.course_id)
+		return 0;
+	r = history_course_get(h, qh.course_id, realtime_usec(),
+			       course_check_cb, &cc);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	return strcmp(cc.patient, patient) == 0;
+}
+
+/* The last session's name, id and program go with its records. */
+static void sessions_forget_last(Manager *m)
+{
+	struct sessions *ss = m->sessions;
+
+	ss->last_id = 0;
+	ss->last_program[0] = '\0';
+	ss->last_patient[0] = '\0';
+	bus_mark_dirty(m);
+}
+
+static int session_exists_cb(const struct history_session *s _unused_,
+			     void *userdata _unused_)
+{
+	return 0;
+}
+
+/* After an erase or an expiry: the last session may be gone with it. */
+static void sessions_forget_last_if_gone(Manager *m)
+{
+	struct sessions *ss = m->sessions;
+
+	if (ss->current || !ss->last_id)
+		return;
+	if (history_get_session(ss->history, ss->last_id, session_exists_cb,
+				NULL) == -ENOENT)
+		sessions_forget_last(m);
+}
+
+int sessions_erase_patient(Manager *m, const char *patient, bool dry_run,
+			   struct history_erased *ret, const char **ret_why)
+{
+	struct sessions *ss = m->sessions;
+	struct session *s = ss->current;
+	uint64_t entry = 0;
+	int r;
+
+	if (!ss->history)
+		return refuse(m, ret_why, "the treatment history could not be opened; see journalctl -u massaged"),
+		       -EIO;
+	if (!*patient || !text_is_printable(patient) ||
+	    strlen(patient) >= SESSION_PATIENT_MAX)
+		return refuse(m, ret_why, "patient: a name of 1-%u bytes without control characters",
+			      SESSION_PATIENT_MAX - 1), -EINVAL;
+	/*
+	 * Their session under way would write its rows back a second later,
+	 * and its record would end up half erased: stop it first.
+	 */
+	if (s && strcmp(s->patient, patient) == 0)
+		return refuse(m, ret_why, "session %" PRIu64 " of this patient is under way; stop it first",
+			      s->id), -EBUSY;
+	/*
+	 * Their queued session ready at the station: the handset button
+	 * would start the next patient's in its place, unannounced.  Taking
+	 * it out of the queue is a deliberate act of its own.
+	 */
+	r = ready_is_patients(m, patient, &entry);
+	if (r < 0)
+		return refuse(m, ret_why, "the queue could not be read: %s",
+			      history_errmsg(ss->history)), -EIO;
+	if (r > 0)
+		return refuse(m, ret_why, "queue entry %" PRIu64 " of this patient is ready to start at the station; remove it (massagectl queue remove %" PRIu64 ") first",
+			      entry, entry), -EBUSY;
+
+	r = history_erase_patient(ss->history, patient, dry_run, ret);
+	if (r < 0 && r != -EAGAIN)
+		return refuse(m, ret_why, "the history failed: %s",
+			      history_errmsg(ss->history)), -EIO;
+	if (dry_run)
+		return 0;
+	/* Counts only: the journal is no place for the name. */
+	log_notice("Erased a patient's records on request: %u sessions (%u steps, %u events), %u queue entries, %u plans, %u courses.",
+		   ret->sessions, ret->steps, ret->events, ret->queue,
+		   ret->plans, ret->courses);
+	if (!s && strcmp(ss->last_patient, patient) == 0)
+		sessions_forget_last(m);
+	sessions_forget_last_if_gone(m);
+	if (ret->queue || ret->plans)
+		sessions_plans_changed(m);
+	if (r == -EAGAIN)
+		return refuse(m, ret_why, "erased, but a program reading history.db (an sqlite3 shell?) keeps old copies in history.db-wal; close it and erase again"),
+		       -EAGAIN;
+	return 0;
+}
+
+#define RETENTION_PERIOD_USEC (24ull * 3600 * USEC_PER_SEC)
+
+/*
+ * KeepDays before now, but never before the newest record: a clock that
+ * is wrong by years ahead (a Raspberry Pi has no RTC) must not erase
+ * last week's records.  Until a session is recorded again, records
+ * older than the retention may stay a little longer; that is the side
+ * to err on.
+ */
+static void sessions_expire(Manager *m)
+{
+	struct sessions *ss = m->sessions;
+	uint64_t keep = (uint64_t)m->config.keep_days * 24 * 3600 *
+			USEC_PER_SEC;
+	uint64_t now = realtime_usec(), newest = 0, cut;
+	struct history_erased e;
+	int r;
+
+	if (!ss->history || !m->config.keep_days)
+		return;
+	r = history_newest_usec(ss->history, &newest);
+	if (r < 0) {
+		session_history_warn(m, r, "find the newest record");
+		return;
+	}
+	if (newest && newest < now)
+		now = newest;
+	if (now <= keep)
+		return;
+	cut = now - keep;
+	r = history_expire(ss->history, cut, &e);
+	if (r < 0 && r != -EAGAIN) {
+		session_history_warn(m, r, "remove the records older than KeepDays=");
+		return;
+	}
+	if (e.sessions || e.courses)
+		log_info("Retention (KeepDays=%u): removed %u sessions (%u steps, %u events) and %u courses that ended before %" PRIu64 ".",
+			 m->config.keep_days, e.sessions, e.steps, e.events,
+			 e.courses, cut);
+	if (r == -EAGAIN)
+		log_warning("Retention: a program reading history.db keeps old copies in history.db-wal; they go at the next pass.");
+	sessions_forget_last_if_gone(m);
+}
+
+static int on_retention_timer(sd_event_source *es, uint64_t usec _unused_,
+			      void *userdata)
+{
+	sessions_expire(userdata);
+	(void)sd_event_source_set_time_relative(es,
+						test_hooks_retention_period_usec(RETENTION_PERIOD_USEC));
+	return sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+}
+
+/* Apply KeepDays= now and every 24 hours (of the boot clock). */
+static int sessions_retention_setup(Manager *m)
+{
+	struct sessions *ss = m->sessions;
+	int r;
+
+	if (ss->history)
+		history_set_erase_hook(ss->history, test_hooks_erase_hook(),
+				       NULL);
+	if (!m->config.keep_days)
+		return 0;
+	sessions_expire(m);
+	r = sd_event_add_time_relative(m->event, &ss->retention_timer,
+				       CLOCK_BOOTTIME,
+				       test_hooks_retention_period_usec(RETENTION_PERIOD_USEC),
+				       USEC_PER_SEC, on_retention_timer, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the retention timer: %m");
+	return 0;
 }

@@ -90,4 +90,17 @@ void sessions_queue_changed(Manager *m);
 /* A plan was added or removed: re-arm the plan timer. */
 void sessions_plans_changed(Manager *m);
 
+struct history_erased;
+/*
+ * Erase every record of @patient (history_erase_patient(); @dry_run
+ * counts only) into *ret.  -EBUSY while that patient's session is under
+ * way or their queued session is the one ready at the station, -EINVAL
+ * for an empty name or one with control characters, -EIO when the
+ * history failed, -EAGAIN when erased but the -wal could not be scrubbed
+ * yet (*ret is filled).  [History] KeepDays= is applied at start and
+ * every 24 hours by the session layer itself.
+ */
+int sessions_erase_patient(Manager *m, const char *patient, bool dry_run,
+			   struct history_erased *ret, const char **ret_why);
+
 #endif

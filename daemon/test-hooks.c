@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,4 +58,45 @@ int test_hooks_install(void)
 		return log_error_errno(r, "Failed to add the SIGUSR2 test hook: %m");
 	log_warning("MASSAGED_TEST_HOOKS=1: test fault hooks armed (SIGUSR2 hangs the main loop).");
 	return 0;
+}
+
+static bool test_hooks_armed(void)
+{
+	const char *e = getenv("MASSAGED_TEST_HOOKS");
+
+	return e && strcmp(e, "1") == 0;
+}
+
+/* Hang in the middle of an erase, where MASSAGED_TEST_ERASE_STALL says. */
+static void erase_stall(const char *stage, void *userdata _unused_)
+{
+	const char *at = getenv("MASSAGED_TEST_ERASE_STALL");
+
+	if (!at || strcmp(at, stage) != 0)
+		return;
+	log_warning("Test hook: erase stalled at \"%s\" for good.", stage);
+	for (;;)
+		pause();
+}
+
+history_erase_hook test_hooks_erase_hook(void)
+{
+	if (!test_hooks_armed() || !getenv("MASSAGED_TEST_ERASE_STALL"))
+		return NULL;
+	return erase_stall;
+}
+
+uint64_t test_hooks_retention_period_usec(uint64_t period_usec)
+{
+	const char *e = getenv("MASSAGED_TEST_RETENTION_PERIOD_SEC");
+	unsigned long v;
+	char *end;
+
+	if (!test_hooks_armed() || !e || !*e)
+		return period_usec;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno || *end || v == 0 || v > 86400)
+		return period_usec;
+	return (uint64_t)v * USEC_PER_SEC;
 }

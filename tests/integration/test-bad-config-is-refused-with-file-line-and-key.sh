@@ -21,6 +21,12 @@ check "Priority=1" "bad.conf:1: Priority= appears before"
 check "[Nope]" "bad.conf:1: unknown section"
 check "[Safety]
 LostContact=maybe" "bad.conf:2: LostContact=maybe"
+check "[History]
+KeepDays=30d" "bad.conf:2: KeepDays=30d is not a whole number"
+check "[History]
+KeepDays=36501" "bad.conf:2: KeepDays=36501 is outside 0..36500"
+check "[History]
+KeepDays=-1" "bad.conf:2: KeepDays=-1"
 "$MASSAGED" --priority 0 --simulate >"$LOG" 2>&1 && fail "accepted --priority 0"
 grep -q "priority" "$LOG" || fail "no message for --priority 0"
-echo "  7 bad files and a bad option refused with file:line: key"
+echo "  10 bad files and a bad option refused with file:line: key"
