@@ -1168,6 +1168,123 @@ static int verb_export(int argc, char **argv, void *userdata)
 	return 0;
 }
 
+/* ---- erase-patient -------------------------------------------------- */
+
+struct erased {
+	uint32_t sessions, steps, events, queue, plans, courses;
+};
+
+static int erase_call(struct context *c, const char *patient, bool dry_run,
+		      struct erased *ret)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	const struct {
+		const char *key;
+		uint32_t *n;
+	} keys[] = {
+		{ "sessions", &ret->sessions }, { "steps", &ret->steps },
+		{ "events", &ret->events },	{ "queue", &ret->queue },
+		{ "plans", &ret->plans },	{ "courses", &ret->courses },
+	};
+	const char *key;
+	uint32_t n;
+	int r;
+
+	*ret = (struct erased){ 0 };
+	r = new_method_call(c, "ErasePatient", &m);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "sb", patient, dry_run);
+	if (r < 0)
+		return append_failed(r);
+	r = call(c, m, dry_run ? "count the patient's records" :
+				 "erase the patient's records", &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "{su}");
+	if (r < 0)
+		return bus_log_parse_error(r);
+	while ((r = sd_bus_message_read(reply, "{su}", &key, &n)) > 0)
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			if (!strcmp(keys[i].key, key))
+				*keys[i].n = n;
+	return r < 0 ? bus_log_parse_error(r) : 0;
+}
+
+static const char *plural(uint32_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void erased_print(const char *verb, const char *patient,
+			 const struct erased *e)
+{
+	if (!e->sessions && !e->queue && !e->plans && !e->courses) {
+		printf("Nothing is recorded for \"%s\" (the name must match exactly, case and spaces included).\n",
+		       patient);
+		return;
+	}
+	printf("%s for \"%s\": %u %s (%u %s, %u %s), %u %s, %u %s, %u %s.\n",
+	       verb, patient, e->sessions,
+	       plural(e->sessions, "session", "sessions"), e->steps,
+	       plural(e->steps, "step", "steps"), e->events,
+	       plural(e->events, "event", "events"), e->queue,
+	       plural(e->queue, "queue entry", "queue entries"), e->plans,
+	       plural(e->plans, "plan", "plans"), e->courses,
+	       plural(e->courses, "course", "courses"));
+}
+
+/*
+ * Destroys records for good, so it asks: --dry-run only counts, --yes
+ * (for scripts) erases at once, and otherwise a person at a terminal
+ * sees the counts and types the name again.  Without a terminal and
+ * without --yes it refuses before touching the bus.
+ */
+static int verb_erase_patient(int argc, char **argv, void *userdata)
+{
+	struct context *c = userdata;
+	const char *patient = argv[1];
+	struct erased e;
+	char line[256];
+	size_t n;
+	int r;
+
+	(void)argc;
+	if (!*patient)
+		return log_usage("erase-patient needs the patient's name, exactly as recorded.");
+	if (arg.dry_run) {
+		r = erase_call(c, patient, true, &e);
+		if (r >= 0)
+			erased_print("Would erase", patient, &e);
+		return r;
+	}
+	if (!arg.yes) {
+		if (!isatty(STDIN_FILENO))
+			return log_usage("erase-patient destroys treatment records for good: run it on a terminal to confirm, or pass --yes (scripts).");
+		r = erase_call(c, patient, true, &e);
+		if (r < 0)
+			return r;
+		erased_print("Would erase", patient, &e);
+		if (!e.sessions && !e.queue && !e.plans && !e.courses)
+			return 0;
+		printf("This cannot be undone. Type the name again to erase: ");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = '\0';
+		n = strcspn(line, "\n");
+		line[n] = '\0';
+		if (strcmp(line, patient)) {
+			log_error("Not erased: the name typed differs.");
+			return -ECANCELED;
+		}
+	}
+	r = erase_call(c, patient, false, &e);
+	if (r < 0)
+		return r;
+	erased_print("Erased", patient, &e);
+	return 0;
+}
+
 /* ---- command line --------------------------------------------------- */
 
 static void help(void)
@@ -1205,6 +1322,8 @@ static void help(void)
 	       "  history [list]           List past sessions (--since=, --limit=)\n"
 	       "  history show ID          Show one session step by step\n"
 	       "  export csv|json          Export the history (--since=, -o FILE)\n"
+	       "  erase-patient NAME       Erase every record of a patient, for good\n"
+	       "                           (root; asks, unless --yes or --dry-run)\n"
 	       "  calibrate                Calibrate the massager\n"
 	       "  reset-estop              Reset a latched e-stop\n\n"
 	       "Options:\n"
@@ -1228,7 +1347,9 @@ static void help(void)
 	       "  -o --output=FILE         Write the export to FILE\n"
 	       "  -n --count=N             monitor: exit after N updates\n"
 	       "     --once                monitor: print the state once and exit\n"
-	       "     --no-legend           Tables without header and footer\n\n"
+	       "     --no-legend           Tables without header and footer\n"
+	       "     --yes                 erase-patient: do not ask (scripts)\n"
+	       "     --dry-run             erase-patient: only count what would go\n\n"
 	       "See massagectl(1).\n");
 }
 
@@ -1250,6 +1371,8 @@ enum {
 	ARG_LIMIT,
 	ARG_ONCE,
 	ARG_NO_LEGEND,
+	ARG_YES,
+	ARG_DRY_RUN,
 };
 
 /* 1 to go on with a verb, 0 to exit successfully, or -EINVAL. */
@@ -1276,6 +1399,8 @@ static int parse_argv(int argc, char *argv[])
 		{ "count", required_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, ARG_ONCE },
 		{ "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+		{ "yes", no_argument, NULL, ARG_YES },
+		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
 		{}
 	};
 	int c, r;
@@ -1389,6 +1514,12 @@ static int parse_argv(int argc, char *argv[])
 		case ARG_NO_LEGEND:
 			arg.legend = false;
 			break;
+		case ARG_YES:
+			arg.yes = true;
+			break;
+		case ARG_DRY_RUN:
+			arg.dry_run = true;
+			break;
 		case '?':
 			if (optopt && optopt < 0x100)
 				return log_usage("Unknown option -%c, or it lacks its argument; see massagectl --help.",
@@ -1399,6 +1530,8 @@ static int parse_argv(int argc, char *argv[])
 			return log_usage("Unhandled option.");
 		}
 	}
+	if (arg.yes && arg.dry_run)
+		return log_usage("--yes and --dry-run contradict each other: --dry-run erases nothing.");
 	if (arg.keep && !arg.wait)
 		return log_usage("--keep only makes sense with --wait: without it the session always runs on after massagectl exits.");
 	return 1;
@@ -1427,6 +1560,7 @@ static int massagectl_main(int argc, char *argv[], struct context *c)
 		{ "pain", 4, 4, verb_pain, false },
 		{ "history", 1, 3, verb_history, false },
 		{ "export", 2, 2, verb_export, false },
+		{ "erase-patient", 2, 2, verb_erase_patient, false },
 	};
 
 	return dispatch_verb(argc, argv, verbs, ARRAY_SIZE(verbs), NULL, c);

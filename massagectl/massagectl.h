@@ -73,6 +73,8 @@ struct options {
 	const char *output;
 	unsigned int count; /* monitor: updates to print, 0: until SIGINT */
 	bool legend;
+	bool yes;	/* erase-patient: no question asked */
+	bool dry_run;	/* erase-patient: count only */
 };
 
 extern struct options arg;

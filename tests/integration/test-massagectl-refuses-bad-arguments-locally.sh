@@ -38,6 +38,11 @@ expect 2 '--keep only makes sense with --wait' start neck-set --keep
 expect 2 'Invalid --course "x"' start neck-set --course=x
 expect 2 'Out of range session "0"' pain 0 before 3
 expect 2 'Invalid moment "during"' pain 12 during 3
+expect 2 'Too few arguments for "erase-patient"' erase-patient
+expect 2 'erase-patient needs the patient' erase-patient ''
+expect 2 '--yes and --dry-run contradict' erase-patient P --yes --dry-run
+# destroying records needs a person at a terminal, or --yes
+expect 2 'or pass --yes' erase-patient "Ann Example" </dev/null
 expect 2 'Out of range pain score "11"' pain 12 after 11
 expect 2 'Out of range time "25:00"' plan add neck-set 25:00
 expect 2 'Invalid time "soon"' plan add neck-set soon
