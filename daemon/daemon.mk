@@ -36,7 +36,7 @@ check-daemon: daemon
 
 check-daemon-valgrind: daemon
 	MASSAGED_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-	MASSAGED_TESTS="test-sigterm-during-drive-ramps-down-then-exits test-estop-stops-and-latches-until-reset test-dbus-bad-arguments-get-named-errors-and-change-nothing test-dbus-queued-and-planned-sessions-wait-for-a-person" \
+	MASSAGED_TESTS="test-sigterm-during-drive-ramps-down-then-exits test-estop-stops-and-latches-until-reset test-dbus-bad-arguments-get-named-errors-and-change-nothing test-dbus-queued-and-planned-sessions-wait-for-a-person test-erase-patient-removes-their-records-and-leaves-no-trace" \
 	tests/integration/run.sh $(DAEMON_BIN) $(DAEMON_CTL)
 
 check-daemon-asan:
