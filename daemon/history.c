@@ -1855,13 +1855,20 @@ static void erase_stage(struct history *h, const char *stage)
 		h->erase_hook(stage, h->erase_hook_data);
 }
 
+/* What an erasure's statements are bound to: ?1, ?2 and ?3. */
+struct erase_args {
+	const char *text;
+	uint64_t usec;
+	int64_t limit;
+};
+
 /*
- * Run each of @sql (?1 bound to @text, ?2 to @usec) and count what it
- * changed; a NULL statement changes nothing.
+ * Run each of @sql and count what it changed; a NULL statement changes
+ * nothing.
  */
 static int erase_rows(struct history *h, const char *const *sql,
-		      unsigned int *const *counts, size_t n, const char *text,
-		      uint64_t usec)
+		      unsigned int *const *counts, size_t n,
+		      const struct erase_args *a)
 {
 	size_t i;
 	int r;
@@ -1877,10 +1884,12 @@ static int erase_rows(struct history *h, const char *const *sql,
 		if (r < 0)
 			return r;
 		np = sqlite3_bind_parameter_count(st);
-		if (np >= 1 && text)
-			bind_text(st, 1, text);
+		if (np >= 1 && a->text)
+			bind_text(st, 1, a->text);
 		if (np >= 2)
-			bind_u64(st, 2, usec);
+			bind_u64(st, 2, a->usec);
+		if (np >= 3)
+			sqlite3_bind_int64(st, 3, a->limit);
 		r = step_done(h, st);
 		if (r < 0)
 			return r;
@@ -1891,7 +1900,7 @@ static int erase_rows(struct history *h, const char *const *sql,
 
 /* One erasure: delete, commit (or roll back a dry run), scrub the WAL. */
 static int erase_run(struct history *h, const char *const *sql, size_t n,
-		     const char *text, uint64_t usec, bool dry_run,
+		     const struct erase_args *a, bool dry_run,
 		     struct history_erased *ret)
 {
 	_cleanup_(tx_rollbackp) struct tx tx = {};
@@ -1911,7 +1920,7 @@ static int erase_run(struct history *h, const char *const *sql, size_t n,
 	/* Outside another transaction only: a savepoint is not durable. */
 	if (tx.savepoint)
 		return -EBUSY;
-	r = erase_rows(h, sql, counts, n, text, usec);
+	r = erase_rows(h, sql, counts, n, a);
 	if (r < 0)
 		return r;
 	if (dry_run) {
@@ -1949,7 +1958,8 @@ int history_erase_patient(struct history *h, const char *patient,
 
 	if (!h || !ret || !name_ok(patient))
 		return -EINVAL;
-	return erase_run(h, sql, ARRAY_SIZE(sql), patient, 0, dry_run, ret);
+	return erase_run(h, sql, ARRAY_SIZE(sql),
+			 &(struct erase_args){ .text = patient }, dry_run, ret);
 }
 
 /*
@@ -1967,13 +1977,15 @@ int history_erase_patient(struct history *h, const char *patient,
 	"  s.ended_usec >= ?2))"                                          \
 	" AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.course_id = c.id)" \
 	" AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.course_id = c.id)"
+/* The oldest first, at most ?3 (-1: all): the same rows each time. */
 #define SESSIONS_EXPIRED                                      \
 	"SELECT id FROM sessions WHERE ended_usec IS NOT NULL" \
 	" AND ended_usec < ?2 AND (course_id IS NULL OR"       \
-	" course_id IN (" COURSE_EXPIRED "))"
+	" course_id IN (" COURSE_EXPIRED "))"                  \
+	" ORDER BY ended_usec, id LIMIT ?3"
 
 int history_expire(struct history *h, uint64_t before_usec,
-		   struct history_erased *ret)
+		   unsigned int max_sessions, struct history_erased *ret)
 {
 	/* Queue entries and plans are not records: NULL, left alone. */
 	static const char *const sql[] = {
@@ -1986,11 +1998,14 @@ int history_expire(struct history *h, uint64_t before_usec,
 			" AND NOT EXISTS (SELECT 1 FROM sessions s WHERE"
 			" s.course_id = courses.id)",
 	};
+	struct erase_args a = {
+		.usec = before_usec,
+		.limit = max_sessions ? (int64_t)max_sessions : -1,
+	};
 
 	if (!h || !ret || !usec_ok(before_usec))
 		return -EINVAL;
-	return erase_run(h, sql, ARRAY_SIZE(sql), NULL, before_usec, false,
-			 ret);
+	return erase_run(h, sql, ARRAY_SIZE(sql), &a, false, ret);
 }
 
 int history_newest_usec(struct history *h, uint64_t *ret)

@@ -318,11 +318,11 @@ int history_course_dose(struct history *h, uint64_t course_id,
 
 /*
  * Erasure: a patient's records on request, and records older than the
- * clinic's retention.  Both delete in one transaction (a crash leaves all
- * or nothing), with SQLite's secure_delete on (the freed bytes are
- * zeroed), then checkpoint the WAL into the database and truncate the
- * -wal file, which still held copies of the deleted rows; the rule and
- * its limits are in docs/history.md.
+ * clinic's retention.  Each call deletes in one transaction (a crash
+ * leaves all or nothing), with SQLite's secure_delete on (the freed
+ * bytes are zeroed), then checkpoints the WAL into the database and
+ * truncates the -wal file, which still held copies of the deleted rows;
+ * the rule and its limits are in docs/history.md.
  */
 struct history_erased {
 	unsigned int sessions;
@@ -352,11 +352,13 @@ int history_erase_patient(struct history *h, const char *patient,
  * that nothing newer, running, queued or planned refers to any more.  A
  * session of a course that is still under way is kept with its course:
  * done, missed and the course's dose depend on it.  Queue entries and
- * plans are what is still to be done and are never expired.  -EAGAIN as
- * for history_erase_patient().
+ * plans are what is still to be done and are never expired.  At most
+ * @max_sessions sessions (the oldest; 0: all) per call, so that a caller
+ * in an event loop can go on in steps: ret->sessions == @max_sessions
+ * says there may be more.  -EAGAIN as for history_erase_patient().
  */
 int history_expire(struct history *h, uint64_t before_usec,
-		   struct history_erased *ret);
+		   unsigned int max_sessions, struct history_erased *ret);
 
 /* The latest time recorded (a session's last checkpoint), 0 when none. */
 int history_newest_usec(struct history *h, uint64_t *ret);

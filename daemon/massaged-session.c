@@ -65,6 +65,7 @@ struct sessions {
 	bool queue_nonempty;
 	sd_event_source *plan_timer;
 	sd_event_source *retention_timer;
+	struct history_erased expired;	/* so far in this retention pass */
 	/* the last session, for clients after it ended */
 	uint64_t last_id;
 	char last_program[PROGRAM_NAME_MAX + 1];
@@ -1275,59 +1276,82 @@ int sessions_erase_patient(Manager *m, const char *patient, bool dry_run,
 }
 
 #define RETENTION_PERIOD_USEC (24ull * 3600 * USEC_PER_SEC)
+/*
+ * Sessions per transaction, and the pause between two: a first pass over
+ * years of records must not hold the main loop past the watchdog
+ * (WatchdogSec=2s).  200 sessions with 8 steps each take 25-40 ms on the
+ * development VM; on an SD card expect ten times that.
+ */
+#define RETENTION_BATCH 200u
+#define RETENTION_BATCH_GAP_USEC (USEC_PER_SEC / 20)
 
 /*
- * KeepDays before now, but never before the newest record: a clock that
- * is wrong by years ahead (a Raspberry Pi has no RTC) must not erase
- * last week's records.  Until a session is recorded again, records
- * older than the retention may stay a little longer; that is the side
- * to err on.
+ * One step of a pass.  The cut-off is KeepDays before now or before the
+ * newest record, whichever is earlier: a clock that is wrong by years
+ * ahead (a Raspberry Pi has no RTC) must not erase last week's records.  Until a session is recorded
+ * again, records older than the retention may stay a little longer;
+ * that is the side to err on.  Returns true when there may be more.
  */
-static void sessions_expire(Manager *m)
+static bool sessions_expire_step(Manager *m)
 {
 	struct sessions *ss = m->sessions;
 	uint64_t keep = (uint64_t)m->config.keep_days * 24 * 3600 *
 			USEC_PER_SEC;
 	uint64_t now = realtime_usec(), newest = 0, cut;
-	struct history_erased e;
+	struct history_erased e = { 0 };
 	int r;
 
 	if (!ss->history || !m->config.keep_days)
-		return;
+		return false;
 	r = history_newest_usec(ss->history, &newest);
 	if (r < 0) {
 		session_history_warn(m, r, "find the newest record");
-		return;
+		return false;
 	}
 	if (newest && newest < now)
 		now = newest;
 	if (now <= keep)
-		return;
+		return false;
 	cut = now - keep;
-	r = history_expire(ss->history, cut, &e);
+	r = history_expire(ss->history, cut, RETENTION_BATCH, &e);
 	if (r < 0 && r != -EAGAIN) {
 		session_history_warn(m, r, "remove the records older than KeepDays=");
-		return;
+		return false;
 	}
-	if (e.sessions || e.courses)
-		log_info("Retention (KeepDays=%u): removed %u sessions (%u steps, %u events) and %u courses that ended before %" PRIu64 ".",
-			 m->config.keep_days, e.sessions, e.steps, e.events,
-			 e.courses, cut);
+	ss->expired.sessions += e.sessions;
+	ss->expired.steps += e.steps;
+	ss->expired.events += e.events;
+	ss->expired.courses += e.courses;
+	if (e.sessions == RETENTION_BATCH)
+		return true;
+	if (ss->expired.sessions || ss->expired.courses)
+		log_info("Retention (KeepDays=%u): removed %u session(s) (%u step(s), %u event(s)) and %u course(s) that ended more than %u days before the newest record or now.",
+			 m->config.keep_days, ss->expired.sessions,
+			 ss->expired.steps, ss->expired.events,
+			 ss->expired.courses, m->config.keep_days);
 	if (r == -EAGAIN)
 		log_warning("Retention: a program reading history.db keeps old copies in history.db-wal; they go at the next pass.");
+	ss->expired = (struct history_erased){ 0 };
 	sessions_forget_last_if_gone(m);
+	return false;
 }
 
 static int on_retention_timer(sd_event_source *es, uint64_t usec _unused_,
 			      void *userdata)
 {
-	sessions_expire(userdata);
-	(void)sd_event_source_set_time_relative(es,
-						test_hooks_retention_period_usec(RETENTION_PERIOD_USEC));
+	uint64_t next = RETENTION_BATCH_GAP_USEC;
+
+	if (!sessions_expire_step(userdata))
+		next = test_hooks_retention_period_usec(RETENTION_PERIOD_USEC);
+	(void)sd_event_source_set_time_relative(es, next);
 	return sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
 }
 
-/* Apply KeepDays= now and every 24 hours (of the boot clock). */
+/*
+ * Apply KeepDays= from the first turn of the main loop (not here: a long
+ * first pass must not delay READY=1), then every 24 hours of the boot
+ * clock.
+ */
 static int sessions_retention_setup(Manager *m)
 {
 	struct sessions *ss = m->sessions;
@@ -1338,11 +1362,9 @@ static int sessions_retention_setup(Manager *m)
 				       NULL);
 	if (!m->config.keep_days)
 		return 0;
-	sessions_expire(m);
 	r = sd_event_add_time_relative(m->event, &ss->retention_timer,
-				       CLOCK_BOOTTIME,
-				       test_hooks_retention_period_usec(RETENTION_PERIOD_USEC),
-				       USEC_PER_SEC, on_retention_timer, m);
+				       CLOCK_BOOTTIME, 0, USEC_PER_SEC / 100,
+				       on_retention_timer, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the retention timer: %m");
 	return 0;

@@ -1630,7 +1630,7 @@ static void test_expire_removes_what_ended_before_the_cutoff(void **state)
 					   queued, 0, NULL),
 			 0);
 
-	assert_int_equal(history_expire(f->h, cut, &e), 0);
+	assert_int_equal(history_expire(f->h, cut, 0, &e), 0);
 	assert_int_equal(e.sessions, 4);	/* old, edge, 2 of the course */
 	assert_int_equal(e.steps, 8);
 	assert_int_equal(e.events, 4);
@@ -1660,9 +1660,42 @@ static void test_expire_removes_what_ended_before_the_cutoff(void **state)
 	assert_true(files_hold(f, "Course Running"));
 
 	/* Nothing more to expire at the same cut-off. */
-	assert_int_equal(history_expire(f->h, cut, &e), 0);
+	assert_int_equal(history_expire(f->h, cut, 0, &e), 0);
 	assert_int_equal(e.sessions + e.courses, 0);
-	assert_int_equal(history_expire(f->h, UINT64_MAX, &e), -EINVAL);
+	assert_int_equal(history_expire(f->h, UINT64_MAX, 0, &e), -EINVAL);
+}
+
+static void test_expire_goes_in_steps_oldest_first(void **state)
+{
+	struct fixture *f = *state;
+	struct history_erased e;
+	uint64_t a, b, c, course;
+
+	assert_int_equal(history_course_create(f->h, "Course Over", "neck",
+					       1, 1, T0, &course),
+			 0);
+	c = recorded(f->h, "C", course, T0 + 2 * DAY);
+	b = recorded(f->h, "B", 0, T0 + DAY);
+	a = recorded(f->h, "A", 0, T0);
+	/* Two at a time, the oldest first: more may follow. */
+	assert_int_equal(history_expire(f->h, T0 + 10 * DAY, 2, &e), 0);
+	assert_int_equal(e.sessions, 2);
+	assert_int_equal(e.courses, 0);
+	assert_int_equal(history_get_session(f->h, a, get_one,
+					     &(struct session_copy){ 0 }),
+			 -ENOENT);
+	assert_int_equal(history_get_session(f->h, b, get_one,
+					     &(struct session_copy){ 0 }),
+			 -ENOENT);
+	assert_int_equal(history_get_session(f->h, c, get_one,
+					     &(struct session_copy){ 0 }),
+			 0);
+	/* The course goes with its last session. */
+	assert_int_equal(history_expire(f->h, T0 + 10 * DAY, 2, &e), 0);
+	assert_int_equal(e.sessions, 1);
+	assert_int_equal(e.courses, 1);
+	assert_int_equal(history_expire(f->h, T0 + 10 * DAY, 2, &e), 0);
+	assert_int_equal(e.sessions + e.courses, 0);
 }
 
 static void test_newest_usec_is_the_latest_checkpoint(void **state)
@@ -1719,6 +1752,7 @@ int main(void)
 		T(test_erase_patient_leaves_no_trace_in_the_file_or_wal),
 		T(test_a_crash_mid_erase_leaves_all_or_nothing),
 		T(test_expire_removes_what_ended_before_the_cutoff),
+		T(test_expire_goes_in_steps_oldest_first),
 		T(test_newest_usec_is_the_latest_checkpoint),
 	};
 
