@@ -1261,7 +1261,7 @@ int sessions_erase_patient(Manager *m, const char *patient, bool dry_run,
 	if (dry_run)
 		return 0;
 	/* Counts only: the journal is no place for the name. */
-	log_notice("Erased a patient's records on request: %u sessions (%u steps, %u events), %u queue entries, %u plans, %u courses.",
+	log_notice("Erased a patient's records on request: sessions=%u steps=%u events=%u queue=%u plans=%u courses=%u.",
 		   ret->sessions, ret->steps, ret->events, ret->queue,
 		   ret->plans, ret->courses);
 	if (!s && strcmp(ss->last_patient, patient) == 0)

@@ -108,7 +108,7 @@ bcall ListPlans | grep -qF "$P" && fail "plan left"
 assert_eq "$(bcall ListQueue | grep -c short)" 1 "the other queue entry stays"
 assert_eq "$(bget Patient)" "" "Patient after the erase"
 assert_eq "$(bcall ListSessions tu 0 0 | cut -d' ' -f2)" 1 "the other session stays"
-grep -q "Erased a patient's records on request: 3 sessions" "$LOG" ||
+grep -q "Erased a patient's records on request: sessions=3 steps=3 events=1 queue=1 plans=1 courses=1." "$LOG" ||
 	fail "no log line of the erase"
 grep "Erased" "$LOG" | grep -qF "$P" && fail "the erase logged the name"
 # erasing again: nothing left, not an error
