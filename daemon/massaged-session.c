@@ -1288,9 +1288,10 @@ int sessions_erase_patient(Manager *m, const char *patient, bool dry_run,
 /*
  * One step of a pass.  The cut-off is KeepDays before now or before the
  * newest record, whichever is earlier: a clock that is wrong by years
- * ahead (a Raspberry Pi has no RTC) must not erase last week's records.  Until a session is recorded
- * again, records older than the retention may stay a little longer;
- * that is the side to err on.  Returns true when there may be more.
+ * ahead (a Raspberry Pi has no RTC) must not erase last week's records.
+ * Until a session is recorded again, records older than the retention
+ * may stay a little longer; that is the side to err on.  Returns true
+ * when there may be more.
  */
 static bool sessions_expire_step(Manager *m)
 {
