@@ -112,6 +112,22 @@ stop_daemon() {
 	[ $rc -eq 0 ] || fail "daemon exited with status $rc"
 }
 
+# for_nobody FILE: the path of a copy of FILE that the user nobody may run.
+# Tests that run our binaries as another user must not run them from the
+# checkout: a clone under a home directory (0700 on Debian) or mktemp -d
+# is closed to everyone else, and exec would fail with "Permission
+# denied". The copy is in $T, which start_bus and the tests open (0755).
+for_nobody() {
+	local copy
+	mkdir -p "$T/bin"
+	chmod 0755 "$T" "$T/bin"
+	copy="$T/bin/$(basename "$1")"
+	cp "$1" "$copy" && chmod 0755 "$copy" || fail "cannot copy $1 to $copy"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$copy" ||
+		fail "the user nobody cannot run $copy (is /tmp open to every user?)"
+	echo "$copy"
+}
+
 assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
 }

@@ -40,12 +40,12 @@ mc continue || fail "continue"
 wait_prop State running 2
 mc stop || fail "stop"
 wait_prop State idle 2
-# outside the group: exit 4; reading still works
-chmod 0755 "$T"
+# outside the group: exit 4; reading still works (a copy nobody can reach)
+nobody_mc=$(for_nobody "$MASSAGECTL") || exit 1
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	env MASSAGECTL_BUS_ADDRESS="$MASSAGECTL_BUS_ADDRESS" "$MASSAGECTL" stop 2>&1)
+	env MASSAGECTL_BUS_ADDRESS="$MASSAGECTL_BUS_ADDRESS" "$nobody_mc" stop 2>&1)
 assert_eq "$?" 4 "exit code outside the group ($out)"
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	env MASSAGECTL_BUS_ADDRESS="$MASSAGECTL_BUS_ADDRESS" "$MASSAGECTL" status >/dev/null ||
+	env MASSAGECTL_BUS_ADDRESS="$MASSAGECTL_BUS_ADDRESS" "$nobody_mc" status >/dev/null ||
 	fail "nobody cannot read the status"
 stop_daemon

@@ -2,9 +2,10 @@
 # unless AllowDegraded=yes, and then says so in STATUS=.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "  skipped: needs root to drop privileges"; exit 0; }
-chmod 0755 "$T"
 # No function: "$!" must be the daemon's pid, not a subshell's.
 as_nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all"
+# nobody runs a copy: the checkout may be closed to other users.
+MASSAGED=$(for_nobody "$MASSAGED") || exit 1
 
 cp "$(dirname "$0")/sim-calibration" "$T/calibration"
 chown -R nobody "$T"
