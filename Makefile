@@ -52,7 +52,7 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(SIM_OBJ) $(O)/libmassage.a
 
 # test-history tests the daemon's SQLite store, not lib/.
 $(O)/tests/unit/test-history: $(O)/tests/unit/test-history.o $(O)/daemon/history.o
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lsqlite3 $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(call pkg_config,--libs,sqlite3) $(LDLIBS)
 $(O)/tests/unit/test-history.o: CFLAGS += -D_GNU_SOURCE -Idaemon
 
 $(O)/bench/%: $(O)/bench/%.o $(SIM_OBJ) $(O)/libmassage.a
@@ -104,6 +104,7 @@ clean:
 	rm -rf build
 	-$(MAKE) -C kmod clean
 
+include mk/pkg-config.mk
 include daemon/daemon.mk
 include massagectl/massagectl.mk
 include mk/install.mk

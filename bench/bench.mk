@@ -5,9 +5,10 @@
 # $(O)/%.o: %.c and $(O)/bench/%: rules, and daemon/daemon.mk's
 # $(DAEMON_BIN) and $(DAEMON_CTL).
 
-BENCH_DBUS_CFLAGS := -D_GNU_SOURCE -Idaemon \
-	$(shell pkg-config --cflags libsystemd 2>/dev/null)
-BENCH_DBUS_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null) -lpthread
+# Recursive (=): worked out at recipe time (mk/pkg-config.mk).
+BENCH_DBUS_CFLAGS = -D_GNU_SOURCE -Idaemon \
+	$(call pkg_config,--cflags,libsystemd)
+BENCH_DBUS_LIBS = $(call pkg_config,--libs,libsystemd) -lpthread
 BENCH_DBUS_ECHO := $(O)/bench/dbus-echo-service
 
 .PHONY: bench-dbus

@@ -4,8 +4,9 @@
 # $(CFLAGS), $(LDFLAGS), $(LDLIBS) and its $(O)/%.o: %.c rule.
 
 DAEMON_PKGS := libsystemd libudev libgpiod sqlite3
-DAEMON_CFLAGS := $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
-DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
+# Recursive (=): worked out at recipe time, after `make deps` (mk/pkg-config.mk).
+DAEMON_CFLAGS = $(call pkg_config,--cflags,$(DAEMON_PKGS))
+DAEMON_LIBS = $(call pkg_config,--libs,$(DAEMON_PKGS)) -lpthread
 DAEMON_SRC := $(wildcard daemon/*.c)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/%.o)
 DAEMON_BIN := $(O)/massaged

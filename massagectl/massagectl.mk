@@ -4,8 +4,9 @@
 # Makefile; uses its $(O), $(CC), $(CFLAGS), $(LDFLAGS), $(LDLIBS) and its
 # $(O)/%.o: %.c rule.
 
-MASSAGECTL_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
-MASSAGECTL_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+# Recursive (=): worked out at recipe time (mk/pkg-config.mk).
+MASSAGECTL_CFLAGS = $(call pkg_config,--cflags,libsystemd)
+MASSAGECTL_LIBS = $(call pkg_config,--libs,libsystemd)
 MASSAGECTL_SRC := $(wildcard massagectl/*.c)
 # $(O)/massagectl is the binary, so the objects cannot mirror the folder.
 MASSAGECTL_OBJDIR := $(O)/massagectl-obj
