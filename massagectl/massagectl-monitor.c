@@ -5,12 +5,19 @@
  *
  * Both subscribe before they read or start anything, so that no change
  * and no end of session falls between the subscription and the call.
+ *
+ * On a terminal the live line is redrawn at every update (about ten a
+ * second while the motor runs). Anywhere else (a log, a pipe) it is a new
+ * line each time, so there it is printed when the state, the contact, the
+ * session or its step changes, and otherwise at most once a second: the
+ * last update of a second that got no line is printed when it ends.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-event.h>
@@ -30,6 +37,13 @@ struct session_wait {
 	bool line_open;	   /* a line without its newline is on the tty */
 	bool live;	   /* print the live line at all */
 	unsigned int printed;
+	/* not a tty: what the last line showed, and its second */
+	sd_event_source *pending;	/* prints a held update at the next second */
+	uint64_t line_sec;
+	char *line_state;
+	bool line_contact, line_waiting;
+	uint64_t line_session;
+	uint32_t line_step, line_repetition;
 	/* the step the bar measures against: its length as first seen */
 	uint64_t bar_session;
 	uint32_t bar_step;
@@ -48,10 +62,12 @@ struct session_wait *session_wait_free(struct session_wait *w)
 		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(w->slots); i++)
 		sd_bus_slot_unref(w->slots[i]);
+	sd_event_source_disable_unref(w->pending);
 	if (w->c && w->c->bus && w->event)
 		sd_bus_detach_event(w->c->bus);
 	sd_event_unref(w->event);
 	massager_status_done(&w->s);
+	free(w->line_state);
 	free(w->outcome);
 	free(w);
 	return NULL;
@@ -63,6 +79,44 @@ static void line_end(struct session_wait *w)
 		fputc('\n', stdout);
 		w->line_open = false;
 	}
+}
+
+static uint64_t now_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC_ + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Not a tty: remember what this line shows, to tell a change from a tick. */
+static void line_shown(struct session_wait *w)
+{
+	const struct massager_status *s = &w->s;
+
+	w->line_sec = now_monotonic_usec() / USEC_PER_SEC_;
+	free(w->line_state);
+	/* NULL on ENOMEM: the next update then counts as a change */
+	w->line_state = s->state ? strdup(s->state) : NULL;
+	w->line_contact = s->contact;
+	w->line_session = s->session_id;
+	w->line_step = s->progress.step;
+	w->line_repetition = s->progress.repetition;
+	w->line_waiting = s->progress.waiting;
+	if (w->pending)
+		sd_event_source_set_enabled(w->pending, SD_EVENT_OFF);
+}
+
+static bool line_changed(const struct session_wait *w)
+{
+	const struct massager_status *s = &w->s;
+
+	return !w->line_state || !s->state || strcmp(w->line_state, s->state) ||
+	       w->line_contact != s->contact ||
+	       w->line_session != s->session_id ||
+	       w->line_step != s->progress.step ||
+	       w->line_repetition != s->progress.repetition ||
+	       w->line_waiting != s->progress.waiting;
 }
 
 static void print_status_line(struct session_wait *w)
@@ -102,6 +156,7 @@ static void print_status_line(struct session_wait *w)
 		w->line_open = true;
 	} else {
 		printf("%s\n", line);
+		line_shown(w);
 	}
 	fflush(stdout);
 	w->printed++;
@@ -126,6 +181,44 @@ static void print_event_line(struct session_wait *w, const char *fmt, ...)
 	fflush(stdout);
 }
 
+static int on_pending(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	print_status_line(userdata);
+	return 0;
+}
+
+/*
+ * An update: on a tty, redraw; elsewhere a line now if something changed
+ * or the second did, else hold it until the second ends (if no line comes
+ * before, on_pending prints the latest values then).
+ */
+static void status_updated(struct session_wait *w)
+{
+	uint64_t sec;
+	int r;
+
+	sec = now_monotonic_usec() / USEC_PER_SEC_;
+	if (w->tty || !w->event || sec != w->line_sec || line_changed(w)) {
+		print_status_line(w);
+		return;
+	}
+	if (!w->pending) {
+		r = sd_event_add_time(w->event, &w->pending, CLOCK_MONOTONIC,
+				      (sec + 1) * USEC_PER_SEC_, 0, on_pending,
+				      w);
+		if (r < 0) {
+			/* without the timer, a line too many beats none */
+			print_status_line(w);
+			return;
+		}
+	} else {
+		sd_event_source_set_time(w->pending, (sec + 1) * USEC_PER_SEC_);
+	}
+	sd_event_source_set_enabled(w->pending, SD_EVENT_ONESHOT);
+}
+
 static int on_properties_changed(sd_bus_message *m, void *userdata,
 				 sd_bus_error *ret_error)
 {
@@ -143,7 +236,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata,
 		return 0;
 	}
 	if (w->live && w->have_status)
-		print_status_line(w);
+		status_updated(w);
 	return 0;
 }
 
