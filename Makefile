@@ -31,14 +31,19 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 # The control chain closed in simulated time, for benchmarks and tests.
 SIM_OBJ := $(O)/bench/control-sim.o
 
-.PHONY: all deps check check-unit check-unit-asan check-kmod check-vm \
-	check-vm-system \
+.PHONY: all deps deps-demo check check-unit check-unit-asan check-kmod \
+	check-vm check-vm-system \
 	bench-control clean demo
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
 
+# Everything `make check` needs (mk/deps/*.list), or only what `make` and
+# `make demo` need (mk/deps/demo.list).
 deps:
 	@sh mk/deps.sh
+
+deps-demo:
+	@DEPS_LISTS=$(CURDIR)/mk/deps/demo.list sh mk/deps.sh
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -93,7 +98,11 @@ check: deps
 
 # The newcomer's first look: a simulated station running a real program
 # at real pacing, live, then its history (demo/run.sh, about 2 minutes).
-demo: deps all
+# Steps, not prerequisites: the build must be a make that starts after
+# the packages are in (and never runs beside their installation in -j).
+demo:
+	+$(MAKE) deps-demo
+	+$(MAKE) all
 	demo/run.sh
 
 # Benchmarks print figures; they do not pass or fail.
