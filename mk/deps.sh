@@ -7,6 +7,8 @@
 # "cmd: SCRIPT" to run an area's own installer (kernel images, for example)
 # after the packages are in. As root on Debian the missing packages are
 # installed with apt-get; otherwise the exact command is printed and we fail.
+# DEPS_SIMULATE=1 only resolves them (apt-get install -s) and runs no
+# "cmd:" (tests/fresh: every list installs on a fresh bookworm).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 lists="${DEPS_LISTS:-$top/mk/deps/*.list}"
@@ -52,9 +54,12 @@ if [ -n "$missing$missing_bpo" ]; then
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	[ -z "$missing" ] || apt-get install -y -qq --no-install-recommends $missing
-	[ -z "$missing_bpo" ] || apt-get install -y -qq --no-install-recommends -t bookworm-backports $missing_bpo
+	how="-qq"
+	[ -z "${DEPS_SIMULATE:-}" ] || how="-s"
+	[ -z "$missing" ] || apt-get install -y $how --no-install-recommends $missing
+	[ -z "$missing_bpo" ] || apt-get install -y $how --no-install-recommends -t bookworm-backports $missing_bpo
 fi
+[ -z "${DEPS_SIMULATE:-}" ] || exit 0
 
 echo "$cmds" | while IFS= read -r c; do
 	[ -n "$c" ] || continue
