@@ -32,7 +32,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps deps-demo check check-unit check-unit-asan check-kmod \
-	check-vm check-vm-system \
+	check-vm check-vm-system check-fresh \
 	bench-control clean demo
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
@@ -93,6 +93,7 @@ check: deps
 	+$(MAKE) check-kmod
 	+$(MAKE) check-dkms
 	+$(MAKE) check-deb
+	+$(MAKE) check-fresh
 	+$(MAKE) check-vm
 	+$(MAKE) check-vm-system
 
@@ -104,6 +105,11 @@ demo:
 	+$(MAKE) deps-demo
 	+$(MAKE) all
 	demo/run.sh
+
+# The first `make demo` of a newcomer, in a fresh Debian bookworm root
+# (tests/fresh/run.sh, docs/testing.md).
+check-fresh:
+	tests/fresh/run.sh
 
 # Benchmarks print figures; they do not pass or fail.
 bench-control: $(O)/bench/bench-control
