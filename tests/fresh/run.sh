@@ -153,7 +153,7 @@ if [ "$rc" = 0 ] && grep -q 'Demo Patient.*completed' "$build/demo.log"; then
 	ok "the first make demo in a fresh bookworm installs, builds and runs the demo to a completed session"
 else
 	not_ok "the first make demo in a fresh bookworm failed (exit $rc; $build/demo.log)"
-	grep -m5 -E 'undefined reference|\*\*\*|error:|not found' "$build/demo.log" | sed 's/^[0-9]* /    /'
+	grep -m5 -E 'undefined reference|\*\*\*|error:|not found| E: ' "$build/demo.log" | sed 's/^[0-9]* /    /'
 fi
 
 toolchain="qemu-system-x86 debootstrap linux-source-6.1 linux-headers-amd64 valgrind clang lintian dkms"
