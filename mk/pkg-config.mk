@@ -19,5 +19,5 @@ PKG_CONFIG ?= pkg-config
 pkg_config_empty :=
 pkg_config_key = pkg_config_memo$(subst $(pkg_config_empty) ,_,$(strip $(1) $(2)))
 pkg_config_missing = $(strip $(foreach p,$(1),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
-pkg_config_run = $(if $(call pkg_config_missing,$(2)),$(error $(PKG_CONFIG) finds no $(call pkg_config_missing,$(2)): its development package is not installed; `make deps` installs what the build needs (as root on Debian; otherwise it prints the apt-get line)),$(shell $(PKG_CONFIG) $(1) $(2)))
+pkg_config_run = $(if $(call pkg_config_missing,$(2)),$(error $(PKG_CONFIG) finds no $(call pkg_config_missing,$(2)): their -dev packages are missing; `make deps` installs them (as root on Debian; otherwise it prints the apt-get line)),$(shell $(PKG_CONFIG) $(1) $(2)))
 pkg_config = $(if $(filter undefined,$(origin $(call pkg_config_key,$(1),$(2)))),$(eval $(call pkg_config_key,$(1),$(2)) := $(call pkg_config_run,$(1),$(2))))$($(call pkg_config_key,$(1),$(2)))
