@@ -125,5 +125,6 @@ include massagectl/massagectl.mk
 include mk/install.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
+include ui/ui.mk
 
 -include $(shell find $(O) -name "*.d" -type f 2>/dev/null)
