@@ -474,6 +474,8 @@ def t_outsider_reads(b):
     tab(b, "start")
     if not b.js("return document.querySelectorAll('#start-program option').length;"):
         raise Fail("the outsider sees no programs")
+    shots(b, "outsider-start")
+    tab(b, "history")
     shots(b, "outsider-history")
 
 
