@@ -32,7 +32,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps deps-demo check check-unit check-unit-asan check-kmod \
-	check-vm check-vm-system check-fresh \
+	check-vm check-vm-system check-fresh check-ui \
 	bench-control clean demo
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
@@ -93,6 +93,7 @@ check: deps
 	+$(MAKE) check-kmod
 	+$(MAKE) check-dkms
 	+$(MAKE) check-deb
+	+$(MAKE) check-ui
 	+$(MAKE) check-fresh
 	+$(MAKE) check-vm
 	+$(MAKE) check-vm-system

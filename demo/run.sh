@@ -117,3 +117,13 @@ ctl history show "$id"
 say "The same as JSON, for the clinic's records"
 ctl export json | head -c 600
 echo " ..."
+
+say "On a station's screen"
+cat <<'TXT'
+A practitioner uses the same through Cockpit: install cockpit-massaged
+(make deb; apt install ./build/deb/cockpit-massaged_*.deb), then open
+https://STATION:9090/massaged and log in as a member of the "massage"
+group; the station's own display opens
+http://localhost:9090/cockpit/@localhost/massaged/index.html in a kiosk
+browser. The page and its browser test: docs/ui.md.
+TXT
