@@ -21,6 +21,8 @@
     var pointsAdded = 0;
     var sessionTotal = {}; // session id -> the longest time left seen (us)
     var lastFault = null; // {reason, text, at} from the Fault signal
+    var pauseFault = null; // the Fault signal behind the current pause
+    var lastState = "";
     var selectedCourse = 0;
 
     var STATE_WORDS = {
@@ -57,9 +59,14 @@
             };
         },
         function (p) {
-            return p.State === "paused" && p.FaultReason && {
-                kind: "paused", title: p.FaultReason === "head lifted off the body" ? "CONTACT LOST: paused" : "PAUSED by a safety rule",
-                text: reasonText(p, "") + ". Put the pad back on the body and press Resume, or Stop.",
+            // A safety pause is told by the Fault signal: FaultReason names
+            // the last fault of any kind and stays after a reset, so it
+            // cannot tell a safety pause from a person's.
+            var why = pauseFault ? pauseFault.text || pauseFault.reason
+                : p.FaultText && p.FaultText !== "by request" ? p.FaultText : "";
+            return p.State === "paused" && why && {
+                kind: "paused", title: /lifted|contact/.test(why) ? "CONTACT LOST: paused" : "PAUSED by a safety rule",
+                text: capitalize(why) + ". Put the pad back on the body and press Resume, or Stop.",
                 reset: false
             };
         },
@@ -87,9 +94,12 @@
         return e;
     }
 
-    function reasonText(p, fallback) {
-        var r = p.FaultText || p.FaultReason || (lastFault && lastFault.text) || fallback;
+    function capitalize(r) {
         return r ? r.charAt(0).toUpperCase() + r.slice(1) : "";
+    }
+
+    function reasonText(p, fallback) {
+        return capitalize(p.FaultText || p.FaultReason || (lastFault && lastFault.text) || fallback);
     }
 
     function fmtHz(v) { return (+v || 0).toFixed(1) + " Hz"; }
@@ -768,6 +778,12 @@
                 addSample(proxy.data);
             if ("FrequencyMin" in data || "IntensityMax" in data)
                 updateBand();
+            if (proxy.data.State !== lastState) {
+                lastState = proxy.data.State;
+                // a new start or a resume ends what the last pause was for
+                if (["running", "idle", "ready", "waiting", "calibrating"].indexOf(lastState) >= 0)
+                    pauseFault = null;
+            }
             if ("SessionId" in data && proxy.data.SessionId !== lastSession) {
                 lastSession = proxy.data.SessionId;
                 refreshPatient();
@@ -776,6 +792,7 @@
         });
         client.subscribe({ interface: IFACE, member: "Fault" }, function (path, iface, signal, args) {
             lastFault = { reason: args[0], text: args[1], at: Date.now() };
+            pauseFault = lastFault;
             updateAlarm();
         });
         client.subscribe({ interface: IFACE, member: "SessionFinished" }, function () {

@@ -33,7 +33,7 @@ var MsPlot = (function () {
         if (!(v > 0))
             return 1;
         var p = Math.pow(10, Math.floor(Math.log10(v)));
-        var steps = [1, 2, 2.5, 5, 10];
+        var steps = [1, 2, 4, 8, 10]; // quarters that read well
         for (var i = 0; i < steps.length; i++)
             if (steps[i] * p >= v)
                 return steps[i] * p;

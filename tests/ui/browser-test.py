@@ -71,6 +71,19 @@ def press_on_body():
     wait("contact", lambda: bus_get("Contact"), 3)
 
 
+def settle():
+    # Each check starts from a station at rest, so that one failure does
+    # not fail the checks after it.
+    st = bus_state()
+    if st in ("estop", "fault"):
+        ctl("estop 0")
+        ctl("stall 0")
+        busctl("call", NAME, PATH, NAME, "ResetEstop")
+    elif st not in ("idle", "ready", "no-device"):
+        busctl("call", NAME, PATH, NAME, "Stop")
+    wait("the station at rest", lambda: bus_state() in ("idle", "ready"), 5)
+
+
 def wait(what, fn, timeout=10.0, step=0.05):
     end = time.monotonic() + timeout
     last = None
@@ -211,11 +224,15 @@ def shots(b, name, settle=0.4):
     b.size(1280, 800)
 
 
-def check(name):
+def check(name, fresh=True):
+    """fresh: start from a station at rest; False for a check that goes
+    on with the session of the check before it."""
     def deco(fn):
         def run(*a):
             t0 = time.monotonic()
             try:
+                if fresh:
+                    settle()
                 fn(*a)
             except Exception as e:
                 results.append((name, False))
@@ -296,7 +313,7 @@ def t_start_course(b):
         raise Fail("the session line does not name the patient: %r" % b.text("#session-line"))
 
 
-@check("the live plot receives telemetry and its values are near the target")
+@check("the live plot receives telemetry and its values are near the target", fresh=False)
 def t_plot(b):
     n0 = int(b.js("return document.getElementById('plot').dataset.points || '0';"))
     time.sleep(3)
@@ -312,7 +329,7 @@ def t_plot(b):
     shots(b, "now-running")
 
 
-@check("Pause and Resume on the page change the daemon's State")
+@check("Pause and Resume on the page change the daemon's State", fresh=False)
 def t_pause_resume(b):
     b.click("#btn-pause")
     wait("State paused", lambda: bus_state() == "paused", 3)
@@ -324,7 +341,7 @@ def t_pause_resume(b):
     press_on_body()
 
 
-@check("the course's first session completes and is recorded")
+@check("the course's first session completes and is recorded", fresh=False)
 def t_complete(b):
     wait("the session completed", lambda: bus_state() == "idle", 40, 0.2)
     sid = bus_get("SessionId")
@@ -394,6 +411,72 @@ def t_estop(b):
     wait("the banner gone", lambda: not b.visible("#alarm"), 2)
 
 
+@check("Skip on the page moves the session to the next site")
+def t_skip(b):
+    open_page(b, "start")
+    b.select("#start-who", "patient")
+    b.select("#start-program", TEST_PROGRAM)
+    b.type("#start-patient", "Sam Skip")
+    b.click("#start-run")
+    wait("State running", lambda: bus_state() == "running", 5)
+    if bus_get("Site") != "upper trapezius, left":
+        raise Fail("first site %r" % bus_get("Site"))
+    time.sleep(1)
+    b.click("#btn-skip")
+    wait("the second site", lambda: bus_get("Site") == "upper trapezius, right", 5)
+    wait("the page names it", lambda: "upper trapezius, right" in (b.text("#session-line") or ""), 2)
+    b.click("#btn-stop")
+    wait("State idle after Stop", lambda: bus_state() in ("idle", "ready"), 5)
+
+
+@check("a lost contact shows its band within a second; Resume on the page clears it")
+def t_lost_contact(b):
+    ctl("contact 0")
+    b.click("#tab-start")
+    b.type("#manual-seconds", "0")
+    b.click("#manual-run")
+    wait("State running", lambda: bus_state() == "running", 5)
+    press_on_body()
+    time.sleep(1)
+    t0 = time.monotonic()
+    ctl("contact 0")
+    wait("the lost-contact band", lambda: b.js(
+        "var a = document.getElementById('alarm'); return !a.hidden && a.dataset.kind === 'paused';"), 2.0, 0.02)
+    dt = time.monotonic() - t0
+    print("# pad lifted to band: %.0f ms (the daemon's detector decides when contact is lost)" % (dt * 1000), flush=True)
+    if bus_state() != "paused" or "lifted" not in (b.text("#alarm-text") or ""):
+        raise Fail("State %r, band %r" % (bus_state(), b.text("#alarm-text")))
+    if "CONTACT LOST" not in b.text("#alarm-title"):
+        raise Fail("title %r" % b.text("#alarm-title"))
+    # Resumed in free air: with the pad back on the body the daemon's
+    # detector pauses the session again during the ramp (reported to the
+    # daemon's owners; docs/ui.md), which is not the page's to test.
+    b.click("#btn-resume")
+    wait("State running", lambda: bus_state() == "running", 3)
+    wait("the band gone", lambda: not b.visible("#alarm"), 2)
+    b.click("#btn-stop")
+    wait("State idle after Stop", lambda: bus_state() in ("idle", "ready"), 5)
+
+
+@check("a stalled motor shows the fault band with the reason; Reset clears it")
+def t_fault(b):
+    b.click("#tab-start")
+    b.click("#manual-run")
+    wait("State running", lambda: bus_state() == "running", 5)
+    time.sleep(1)
+    t0 = time.monotonic()
+    ctl("stall 1")
+    wait("the fault band", lambda: b.js(
+        "var a = document.getElementById('alarm'); return !a.hidden && a.dataset.kind === 'fault';"), 2.0, 0.02)
+    print("# stall to band: %.0f ms" % ((time.monotonic() - t0) * 1000), flush=True)
+    if "stalled" not in (b.text("#alarm-text") or ""):
+        raise Fail("the band does not say why: %r" % b.text("#alarm-text"))
+    shots(b, "now-fault")
+    ctl("stall 0")
+    b.click("#alarm-reset")
+    wait("State idle after Reset", lambda: bus_state() == "idle", 3)
+
+
 @check("a queued session waits as ready and the page offers to start it")
 def t_queue(b):
     tab(b, "start")
@@ -447,13 +530,19 @@ def t_keyboard(b):
 
 
 # ---- the outsider
-@check("a user outside the group sees the state and programs, no patient names")
-def t_outsider_reads(b):
-    busctl("call", NAME, PATH, NAME, "Dequeue", "t",
-           str(json.loads(busctl("--json=short", "call", NAME, PATH, NAME, "ListQueue"))["data"][0][0][0]))
+def start_named_session():
+    # a member's session with a patient's name, started as root over the bus
     busctl("call", NAME, PATH, NAME, "StartManual", "duta{sv}", "45", "800", "0", "2",
            "patient", "s", "Rita Running", "outlive_client", "b", "true")
     wait("State running", lambda: bus_state() == "running", 5)
+
+
+@check("a user outside the group sees the state and programs, no patient names")
+def t_outsider_reads(b):
+    for e in json.loads(busctl("--json=short", "call", NAME, PATH, NAME, "ListQueue"))["data"][0]:
+        busctl("call", NAME, PATH, NAME, "Dequeue", "t", str(e[0]))
+    wait("State idle", lambda: bus_state() == "idle", 3)
+    start_named_session()
     open_page(b)
     wait("the page says Running", lambda: b.text("#state-words") == "Running", 5)
     wait("the refusal shown", lambda: b.visible("#unauth"), 5)
@@ -481,7 +570,9 @@ def t_outsider_reads(b):
 
 @check("a user outside the group is refused the controls, with the reason, and nothing changes")
 def t_outsider_controls(b):
+    start_named_session()
     tab(b, "now")
+    wait("the page says Running", lambda: b.text("#state-words") == "Running", 5)
     d = b.js("var s = document.getElementById('btn-stop'); return [s.disabled, s.title];")
     if not d[0] or "massage" not in d[1]:
         raise Fail("Stop is %r" % d)
@@ -513,7 +604,8 @@ def main():
     try:
         login(b, user, pw)
         for t in (t_shell_menu, t_band, t_course_create, t_start_steps, t_start_course, t_plot,
-                  t_pause_resume, t_complete, t_stop, t_course_chart, t_estop, t_queue,
+                  t_pause_resume, t_complete, t_stop, t_course_chart, t_estop, t_skip,
+                  t_lost_contact, t_fault, t_queue,
                   t_history, t_keyboard):
             t(b)
     finally:
