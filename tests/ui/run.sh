@@ -84,13 +84,21 @@ mkdir -p "$T/etc" "$T/home/alice" "$T/home/bob"
 cp /etc/passwd /etc/group /etc/shadow "$T/etc/"
 alice_pw=alice-test-pw
 bob_pw=bob-test-pw
-grep -q '^massage:' "$T/etc/group" && die "this machine has a group massage already; the test needs its own"
 cat >>"$T/etc/passwd" <<EOF
 alice:x:61001:61001:Alice (massage group):$T/home/alice:/bin/sh
 bob:x:61002:61002:Bob (outside the group):$T/home/bob:/bin/sh
 EOF
+for u in alice bob; do
+	! grep -q "^$u:" /etc/passwd || die "this machine has a user $u already; the test needs its own"
+done
+# A station's own group massage (massaged installed here) gets alice in
+# the copy; otherwise the copy has one.
+if grep -q '^massage:' "$T/etc/group"; then
+	sed -i '/^massage:/{s/:$/:alice/;t;s/$/,alice/}' "$T/etc/group"
+else
+	echo 'massage:x:61000:alice' >>"$T/etc/group"
+fi
 cat >>"$T/etc/group" <<EOF
-massage:x:61000:alice
 alice:x:61001:
 bob:x:61002:
 EOF
