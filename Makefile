@@ -113,8 +113,9 @@ check-fresh:
 	tests/fresh/run.sh
 
 # Benchmarks print figures; they do not pass or fail.
+# RATE_HZ= the accelerometer's rate (default 3200; the BMI160's is 1600)
 bench-control: $(O)/bench/bench-control
-	$(O)/bench/bench-control
+	$(O)/bench/bench-control $(if $(RATE_HZ),--rate-hz=$(RATE_HZ))
 
 clean:
 	rm -rf build

@@ -186,7 +186,7 @@ out:
 	return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct control_sim *cal_sim = malloc(sizeof(*cal_sim));
 	struct result res, worst = { 0 };
@@ -198,6 +198,24 @@ int main(void)
 
 	if (!cal_sim)
 		return 1;
+	if (argc > 2 || (argc == 2 && strncmp(argv[1], "--rate-hz=", 10))) {
+		fprintf(stderr, "usage: bench-control [--rate-hz=100..3200]\n");
+		free(cal_sim);
+		return 2;
+	}
+	if (argc == 2) {
+		char *end;
+		unsigned long hz = strtoul(argv[1] + 10, &end, 10);
+
+		if (*end || hz < 100 || hz > 3200) {
+			fprintf(stderr, "bench-control: --rate-hz=%s: want 100..3200 Hz\n",
+				argv[1] + 10);
+			free(cal_sim);
+			return 2;
+		}
+		control_sim_sample_hz = (uint32_t)hz;
+	}
+	printf("accelerometer: %u Hz\n", control_sim_sample_hz);
 	r = control_sim_init(cal_sim, NULL, 1);
 	if (r == 0)
 		r = control_sim_calibrate(cal_sim, &cal);

@@ -9,6 +9,8 @@
 
 #define PERIOD_NS	(1000000000u / CONTROL_SIM_RATE_HZ)
 
+uint32_t control_sim_sample_hz = CONTROL_SIM_SAMPLE_HZ;
+
 int control_sim_init(struct control_sim *s, const struct plant_params *params,
 		     uint64_t seed)
 {
@@ -24,8 +26,9 @@ int control_sim_init(struct control_sim *s, const struct plant_params *params,
 	r = plant_init(&s->plant, params, seed);
 	if (r < 0)
 		return r;
-	estimator_config_default(&ec, CONTROL_SIM_SAMPLE_HZ);
-	ec.window_samples = controller_window_samples(CONTROL_SIM_SAMPLE_HZ);
+	s->sample_hz = control_sim_sample_hz;
+	estimator_config_default(&ec, s->sample_hz);
+	ec.window_samples = controller_window_samples(s->sample_hz);
 	ec.lsb_ug = CONTROL_SIM_LSB_UG;
 	ec.range_lsb = CONTROL_SIM_RANGE_LSB;
 	return estimator_init(&s->est, &ec);
@@ -44,16 +47,16 @@ static void control_sim_drive(struct control_sim *s, double duty)
 
 	plant_set_drive(&s->plant, (uint32_t)(duty * PLANT_DUTY_MAX_PPM + 0.5),
 			duty > 0);
-	/* sample_phase counts in 1/CONTROL_SIM_SAMPLE_HZ ns units */
+	/* sample_phase counts in 1/sample_hz ns units */
 	while (left) {
-		dt = (1000000000u - s->sample_phase) / CONTROL_SIM_SAMPLE_HZ;
+		dt = (1000000000u - s->sample_phase) / s->sample_hz;
 		if (dt == 0)
 			dt = 1;
 		if (dt > left)
 			dt = left;
 		plant_advance(&s->plant, dt);
 		left -= dt;
-		s->sample_phase += dt * CONTROL_SIM_SAMPLE_HZ;
+		s->sample_phase += dt * s->sample_hz;
 		if (s->sample_phase >= 1000000000u) {
 			s->sample_phase -= 1000000000u;
 			if (plant_sample(&s->plant, &smp) == 0)

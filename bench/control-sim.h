@@ -13,7 +13,7 @@
 #include "plant.h"
 
 #define CONTROL_SIM_RATE_HZ	1000	/* control loop */
-#define CONTROL_SIM_SAMPLE_HZ	3200	/* accelerometer */
+#define CONTROL_SIM_SAMPLE_HZ	3200	/* accelerometer, by default */
 #define CONTROL_SIM_LSB_UG	3900
 #define CONTROL_SIM_RANGE_LSB	4102	/* 16 g */
 
@@ -26,9 +26,17 @@ struct control_sim {
 	bool closed_loop;	/* false: the drive stays at open_duty */
 	double open_duty;
 	uint32_t sample_phase;	/* accelerometer clock against the loop's */
+	uint32_t sample_hz;	/* accelerometer rate */
 };
 
-/* Plant with @params (NULL = defaults), estimator at the loop rate. */
+/*
+ * Accelerometer rate of every control_sim_init() that follows, 100..3200
+ * Hz (the benchmark's RATE_HZ: a chip's own rate such as the BMI160's
+ * 1600 Hz); the estimator window is sized from it as the daemon sizes it.
+ */
+extern uint32_t control_sim_sample_hz;
+
+/* Plant with @params (NULL = defaults), estimator at the sample rate. */
 int control_sim_init(struct control_sim *s, const struct plant_params *params,
 		     uint64_t seed);
 /* Run the calibration procedure in free air; 0 with @ret filled. */
