@@ -18,18 +18,40 @@
  *
  * "Stop" always drops the enable line first, then turns the PWM off.
  *
- * Locking (chosen for PREEMPT_RT as much as for !RT):
- *  - @lock (mutex) serialises every output change and the state; PWM and
- *    GPIO calls may sleep, so only a mutex fits.
+ * What stops the motor, in which context (chosen so that no thread that a
+ * userspace real-time priority can starve stands between a missed
+ * heartbeat or an e-stop edge and the enable line going low):
+ *  - the heartbeat hrtimer is HRTIMER_MODE_REL_HARD: it expires in hard
+ *    interrupt context on RT and !RT alike and drops the enable line there;
+ *  - the e-stop IRQ is requested IRQF_NO_THREAD: its primary handler runs
+ *    in hard interrupt context on RT too (not force-threaded) and drops the
+ *    enable line there;
+ *  - the rest of a stop (PWM off, state, counters, events) runs in process
+ *    context under @lock: a watchdog trip on the board's own kthread_worker
+ *    ("massager.N-stop", SCHED_FIFO 50 from sched_set_fifo()), an e-stop in
+ *    its IRQ thread (SCHED_FIFO 50, like every IRQ thread); never on a
+ *    shared workqueue. Both may be held off by a real-time task of higher
+ *    priority; the motor is already off by then, and the first ioctl or
+ *    sysfs read finishes the stop itself (massager_lock_settled()). Events
+ *    carry the time the hard part ran, not the time they were queued.
+ *  - so both lines must be on gpiochips that cannot sleep: probe refuses
+ *    an enable or e-stop line behind a sleeping bus (an I2C expander), for
+ *    which the stop would wait for a thread (docs/kernel-abi.md). On RT the
+ *    chip's .set and .get must also be safe in hard interrupt context (a
+ *    raw_spinlock_t or no lock, as the Pi's pinctrl-bcm2835 and the
+ *    simulated board have).
+ *
+ * Locking:
+ *  - @lock (mutex) serialises every output change and the state; PWM calls
+ *    may sleep, so only a mutex fits.
  *  - the e-stop primary handler and the watchdog hrtimer callback take no
- *    lock: they set an atomic flag bit and, when the enable line's chip
- *    cannot sleep, drop the enable line at once; the rest (PWM off, state,
- *    event) is done by the IRQ thread or a work item under @lock. On RT the
- *    primary handler is force-threaded (it is not IRQF_ONESHOT) and the
- *    hrtimer (HRTIMER_MODE_REL, not _HARD) expires in softirq context, so
- *    a gpio chip that takes a spinlock_t is safe there too.
+ *    lock: they record the time, set an atomic flag bit and drop the enable
+ *    line; whoever takes @lock next settles the flag.
  *  - @event_lock (spinlock_t) guards the open-file list and their event
  *    queues; it is never taken from hard interrupt context.
+ *
+ * A heartbeat (a DRIVE at the duty already applied) writes nothing to the
+ * hardware: it only re-arms the timer.
  *
  * Lifetime: struct massager is refcounted (kref), not devm-allocated: open
  * files keep it after the platform device is gone. Unbind marks it dead
@@ -50,6 +72,7 @@
 #include <linux/interrupt.h>
 #include <linux/kfifo.h>
 #include <linux/kref.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/math64.h>
@@ -69,7 +92,6 @@
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
 
 #include <uapi/massager.h>
 
@@ -106,11 +128,8 @@ struct massager_file;
  * @pwm: motor PWM
  * @pwm_period_ns: PWM period applied with every duty
  * @pwm_inversed: PWM polarity from the lookup table or DT
- * @enable_gpio: motor enable line, high = enabled
- * @estop_gpio: e-stop line, logical 1 = pressed
- * @enable_can_sleep: the enable line's chip may sleep: never touch it from
- *	the hrtimer or the primary IRQ handler
- * @estop_can_sleep: same for the e-stop line
+ * @enable_gpio: motor enable line, high = enabled; its chip cannot sleep
+ * @estop_gpio: e-stop line, logical 1 = pressed; its chip cannot sleep
  * @max_duty_permille: hard duty ceiling
  * @iio_device: name of the accelerometer's IIO device
  * @gpiochip: label of the e-stop line's gpiochip
@@ -119,6 +138,8 @@ struct massager_file;
  * @owner: the control file, or NULL
  * @owner_pid: thread group of the process that opened @owner
  * @duty_permille: duty applied, 0 when stopped
+ * @pwm_duty_permille: duty the PWM was last set to, U32_MAX after a failed
+ *	call (unknown: the next command writes it again)
  * @enabled: enable line driven high
  * @estop_latched: e-stop latch
  * @estop_reported: last e-stop level announced by an event
@@ -130,8 +151,10 @@ struct massager_file;
  * @stop_reason: enum massager_stop_reason of the last stop
  * @flags: enum massager_flag bits (atomic bitops)
  * @estop_irq_ns: time of the last e-stop edge, set by the primary handler
- * @watchdog: heartbeat timer
- * @watchdog_work: finishes a watchdog trip in process context
+ * @watchdog_fired_ns: time the heartbeat timer expired, set by its callback
+ * @watchdog: heartbeat timer (hard: expires in hard IRQ context, also on RT)
+ * @stop_worker: the board's own real-time kthread_worker
+ * @watchdog_work: finishes a watchdog trip on @stop_worker
  * @event_lock: guards @files, @event_seq and every file's queue
  * @files: open files (struct massager_file.node)
  * @event_seq: events raised since bind
@@ -149,8 +172,6 @@ struct massager {
 	bool pwm_inversed;
 	struct gpio_desc *enable_gpio;
 	struct gpio_desc *estop_gpio;
-	bool enable_can_sleep;
-	bool estop_can_sleep;
 	u32 max_duty_permille;
 	char iio_device[MASSAGER_NAME_LEN];
 	char gpiochip[MASSAGER_NAME_LEN];
@@ -160,6 +181,7 @@ struct massager {
 	struct massager_file *owner;
 	struct pid *owner_pid;
 	u32 duty_permille;
+	u32 pwm_duty_permille;
 	bool enabled;
 	bool estop_latched;
 	bool estop_reported;
@@ -172,8 +194,10 @@ struct massager {
 
 	unsigned long flags;
 	u64 estop_irq_ns;
+	u64 watchdog_fired_ns;
 	struct hrtimer watchdog;
-	struct work_struct watchdog_work;
+	struct kthread_worker *stop_worker;
+	struct kthread_work watchdog_work;
 
 	spinlock_t event_lock;		/* never from hard IRQ context */
 	struct list_head files;
@@ -244,8 +268,11 @@ static int massager_pwm_apply(struct massager *m, u32 duty_permille)
 					      PWM_POLARITY_NORMAL,
 		.enabled = duty_permille > 0,
 	};
+	int r;
 
-	return pwm_apply_might_sleep(m->pwm, &state);
+	r = pwm_apply_might_sleep(m->pwm, &state);
+	m->pwm_duty_permille = r < 0 ? U32_MAX : duty_permille;
+	return r;
 }
 
 /* A PWM or GPIO call failed: count it and say so. Called with @lock held. */
@@ -281,16 +308,18 @@ static int massager_outputs_off(struct massager *m)
 static void massager_watchdog_settle(struct massager *m)
 {
 	u32 duty = m->duty_permille;
+	u64 when;
 	int r;
 
+	/* Fully ordered: sees the time written before the bit was set. */
 	if (!test_and_clear_bit(MASSAGER_WATCHDOG_FIRED, &m->flags))
 		return;
+	when = READ_ONCE(m->watchdog_fired_ns);
 	m->watchdog_armed = false;
 	r = massager_outputs_off(m);
 	m->watchdog_trips++;
 	m->stop_reason = MASSAGER_STOP_WATCHDOG;
-	massager_event_post(m, ktime_get_ns(), MASSAGER_EVENT_WATCHDOG_TRIP,
-			    duty);
+	massager_event_post(m, when, MASSAGER_EVENT_WATCHDOG_TRIP, duty);
 	if (r < 0)
 		massager_fault(m, r);
 }
@@ -309,27 +338,45 @@ static void massager_watchdog_disarm(struct massager *m)
 static void massager_watchdog_arm(struct massager *m)
 {
 	hrtimer_start(&m->watchdog, ms_to_ktime(m->watchdog_ms),
-		      HRTIMER_MODE_REL);
+		      HRTIMER_MODE_REL_HARD);
 	m->watchdog_armed = true;
 }
 
 /*
- * Missed heartbeat. Hard interrupt context on !RT, softirq on RT: take no
- * lock, drop the enable line if that cannot sleep, leave the rest to the
- * work item.
+ * Record a watchdog expiry for massager_watchdog_settle(). Any context; the
+ * time is written before the bit that makes it valid.
+ */
+static void massager_watchdog_flag(struct massager *m, u64 when)
+{
+	WRITE_ONCE(m->watchdog_fired_ns, when);
+	/* Pairs with test_and_clear_bit() in massager_watchdog_settle(). */
+	smp_mb__before_atomic();
+	set_bit(MASSAGER_WATCHDOG_FIRED, &m->flags);
+}
+
+/**
+ * massager_watchdog_expired() - missed heartbeat: the motor off, now
+ * @timer: &massager.watchdog
+ *
+ * Context: hard interrupt, on PREEMPT_RT too (HRTIMER_MODE_REL_HARD), so
+ * no real-time task can hold it off. Takes no lock: drops the enable line
+ * (its chip cannot sleep), which alone stops the motor, and leaves the PWM,
+ * the counters and the event to the board's stop worker.
+ *
+ * Return: HRTIMER_NORESTART.
  */
 static enum hrtimer_restart massager_watchdog_expired(struct hrtimer *timer)
 {
 	struct massager *m = container_of(timer, struct massager, watchdog);
 
-	set_bit(MASSAGER_WATCHDOG_FIRED, &m->flags);
-	if (!m->enable_can_sleep)
-		gpiod_set_value(m->enable_gpio, 0);
-	queue_work(system_highpri_wq, &m->watchdog_work);
+	massager_watchdog_flag(m, ktime_get_ns());
+	gpiod_set_value(m->enable_gpio, 0);
+	kthread_queue_work(m->stop_worker, &m->watchdog_work);
 	return HRTIMER_NORESTART;
 }
 
-static void massager_watchdog_work(struct work_struct *work)
+/* Process context, on the board's stop worker (SCHED_FIFO). */
+static void massager_watchdog_work(struct kthread_work *work)
 {
 	struct massager *m = container_of(work, struct massager,
 					  watchdog_work);
@@ -361,26 +408,39 @@ static void massager_estop_latch(struct massager *m, u64 timestamp_ns)
 		massager_fault(m, r);
 }
 
-/*
- * E-stop edge, primary handler. Hard interrupt context on !RT (not
- * IRQF_ONESHOT, so force-threaded on RT); with a nested IRQ chip it is not
- * called at all and the thread does everything.
+/**
+ * massager_estop_hardirq() - e-stop edge, primary handler: the motor off
+ * @irq: the e-stop line's interrupt
+ * @data: the board
+ *
+ * Context: hard interrupt, on PREEMPT_RT too (IRQF_NO_THREAD: never
+ * force-threaded), so no real-time task can hold it off. Takes no lock:
+ * if the line reads pressed, flags the press and drops the enable line
+ * (both chips cannot sleep); the IRQ thread latches, turns the PWM off and
+ * raises the event. An IRQ chip whose interrupts nest in another thread
+ * never calls it; the thread then does the whole stop.
+ *
+ * Return: IRQ_WAKE_THREAD.
  */
 static irqreturn_t massager_estop_hardirq(int irq, void *data)
 {
 	struct massager *m = data;
 
 	WRITE_ONCE(m->estop_irq_ns, ktime_get_ns());
-	if (!m->estop_can_sleep && gpiod_get_value(m->estop_gpio) > 0) {
+	if (gpiod_get_value(m->estop_gpio) > 0) {
 		set_bit(MASSAGER_ESTOP_PENDING, &m->flags);
 		/* Pairs with smp_mb() in massager_drive_locked(). */
 		smp_mb__after_atomic();
-		if (!m->enable_can_sleep)
-			gpiod_set_value(m->enable_gpio, 0);
+		gpiod_set_value(m->enable_gpio, 0);
 	}
 	return IRQ_WAKE_THREAD;
 }
 
+/*
+ * E-stop edge, IRQ thread (SCHED_FIFO 50, RT or not): latch, PWM off,
+ * events. A task of higher priority may hold it off; the motor is off by
+ * then, and the press is dated by the primary handler.
+ */
 static irqreturn_t massager_estop_thread(int irq, void *data)
 {
 	struct massager *m = data;
@@ -456,6 +516,9 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 		/* Keep the reason of an earlier stop (e-stop, trip...). */
 		if (m->enabled)
 			m->stop_reason = MASSAGER_STOP_COMMAND;
+		/* Already off: nothing to write. */
+		if (!m->enabled && !m->pwm_duty_permille)
+			return 0;
 		r = massager_outputs_off(m);
 		if (r < 0)
 			massager_fault(m, r);
@@ -468,8 +531,8 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 	if (m->estop_latched)
 		return -ECANCELED;
 
-	/* A heartbeat at an unchanged duty costs no PWM call. */
-	if (!m->enabled || m->duty_permille != duty_permille) {
+	/* A heartbeat at an unchanged duty writes nothing to the hardware. */
+	if (m->pwm_duty_permille != duty_permille) {
 		r = massager_pwm_apply(m, duty_permille);
 		if (r < 0) {
 			massager_outputs_off(m);
@@ -477,7 +540,8 @@ static int massager_drive_locked(struct massager *m, u32 duty_permille)
 			return r;
 		}
 	}
-	gpiod_set_value_cansleep(m->enable_gpio, 1);
+	if (!m->enabled)
+		gpiod_set_value_cansleep(m->enable_gpio, 1);
 	m->enabled = true;
 	m->duty_permille = duty_permille;
 
@@ -973,7 +1037,7 @@ static void massager_unbind(void *data)
 
 	/* Nothing re-arms them now that @dead is set. */
 	hrtimer_cancel(&m->watchdog);
-	cancel_work_sync(&m->watchdog_work);
+	kthread_cancel_work_sync(&m->watchdog_work);
 
 	misc_deregister(&m->misc);
 	ida_free(&massager_ida, m->id);
@@ -1017,8 +1081,18 @@ static int massager_probe_gpios(struct massager *m)
 	if (IS_ERR(m->estop_gpio))
 		return dev_err_probe(dev, PTR_ERR(m->estop_gpio),
 				     "Failed to get the e-stop GPIO\n");
-	m->enable_can_sleep = gpiod_cansleep(m->enable_gpio);
-	m->estop_can_sleep = gpiod_cansleep(m->estop_gpio);
+	/*
+	 * The stop must not wait for a thread: the hard IRQ handler and timer
+	 * drop the enable line and read the e-stop themselves. A line behind a
+	 * bus that sleeps (I2C, SPI) would leave that to a thread a real-time
+	 * task can starve, so such a board is refused, not run weaker.
+	 */
+	if (gpiod_cansleep(m->enable_gpio))
+		return dev_err_probe(dev, -EINVAL,
+				     "The enable GPIO is on a gpiochip that sleeps: the motor would have no hard stop; wire it to a SoC GPIO\n");
+	if (gpiod_cansleep(m->estop_gpio))
+		return dev_err_probe(dev, -EINVAL,
+				     "The e-stop GPIO is on a gpiochip that sleeps: its interrupt would wait for a thread; wire it to a SoC GPIO\n");
 	strscpy(m->gpiochip, massager_gpiod_chip_label(m->estop_gpio),
 		sizeof(m->gpiochip));
 	return 0;
@@ -1071,6 +1145,32 @@ static int massager_probe_limits(struct massager *m)
 	return 0;
 }
 
+static void massager_destroy_worker(void *data)
+{
+	kthread_destroy_worker(data);
+}
+
+/*
+ * The board's own worker for the process-context part of a watchdog trip:
+ * SCHED_FIFO at the priority the kernel gives its own real-time threads
+ * (sched_set_fifo(): 50, that of IRQ threads), not a shared workqueue whose
+ * SCHED_OTHER kworkers any real-time task starves. The daemon's control
+ * thread runs below it (massaged.conf(5), Priority=).
+ */
+static int massager_probe_worker(struct massager *m)
+{
+	struct kthread_worker *w;
+
+	w = kthread_create_worker(0, "%s-stop", dev_name(m->dev));
+	if (IS_ERR(w))
+		return dev_err_probe(m->dev, PTR_ERR(w),
+				     "Failed to start the stop worker\n");
+	sched_set_fifo(w->task);
+	m->stop_worker = w;
+	/* Released after the IRQ and before the last reference. */
+	return devm_add_action_or_reset(m->dev, massager_destroy_worker, w);
+}
+
 static int massager_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -1086,8 +1186,8 @@ static int massager_probe(struct platform_device *pdev)
 	INIT_LIST_HEAD(&m->files);
 	init_waitqueue_head(&m->event_wait);
 	massager_hrtimer_setup(&m->watchdog, massager_watchdog_expired,
-			       CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	INIT_WORK(&m->watchdog_work, massager_watchdog_work);
+			       CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	kthread_init_work(&m->watchdog_work, massager_watchdog_work);
 	m->dev = dev;
 	m->watchdog_ms = MASSAGER_WATCHDOG_DEFAULT_MS;
 	r = devm_add_action_or_reset(dev, massager_put_action, m);
@@ -1106,6 +1206,9 @@ static int massager_probe(struct platform_device *pdev)
 	r = massager_probe_iio(m);
 	if (r)
 		return r;
+	r = massager_probe_worker(m);
+	if (r)
+		return r;
 
 	/* Start from a known state: motor off, e-stop latched if held. */
 	r = massager_pwm_apply(m, 0);
@@ -1122,10 +1225,14 @@ static int massager_probe(struct platform_device *pdev)
 	if (irq < 0)
 		return dev_err_probe(dev, irq,
 				     "The e-stop GPIO has no interrupt\n");
-	/* Not IRQF_ONESHOT: the primary handler is forced-threaded on RT. */
+	/*
+	 * IRQF_NO_THREAD: the primary handler stays in hard interrupt context
+	 * on RT too. Not IRQF_ONESHOT: the line stays unmasked while the thread
+	 * runs, so no edge is lost while a real-time task holds the thread off.
+	 */
 	r = devm_request_threaded_irq(dev, irq, massager_estop_hardirq,
 				      massager_estop_thread,
-				      IRQF_TRIGGER_RISING |
+				      IRQF_NO_THREAD | IRQF_TRIGGER_RISING |
 				      IRQF_TRIGGER_FALLING,
 				      dev_name(dev), m);
 	if (r)
@@ -1188,7 +1295,7 @@ static int massager_suspend(struct device *dev)
 	massager_lock_settled(m);
 	if (!m->dead && m->enabled) {
 		hrtimer_cancel(&m->watchdog);
-		set_bit(MASSAGER_WATCHDOG_FIRED, &m->flags);
+		massager_watchdog_flag(m, ktime_get_ns());
 		massager_watchdog_settle(m);
 	}
 	mutex_unlock(&m->lock);
