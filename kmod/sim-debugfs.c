@@ -28,6 +28,7 @@ enum sim_dbg_id {
 	SIM_DBG_WEAR_PPM,
 	SIM_DBG_ESTOP,
 	SIM_DBG_BUTTON,
+	SIM_DBG_ESTOP_PRESS_IN_US,
 	/* read-only */
 	SIM_DBG_DUTY_PPM,
 	SIM_DBG_ENABLED,
@@ -37,12 +38,18 @@ enum sim_dbg_id {
 	SIM_DBG_CATCHUPS,
 	SIM_DBG_DROPPED,
 	SIM_DBG_OVERRUNS,
+	SIM_DBG_ENABLE_FALL_NS,
+	SIM_DBG_ENABLE_FALL_CPU,
+	SIM_DBG_ENABLE_RISE_NS,
+	SIM_DBG_ESTOP_EDGE_NS,
 	SIM_DBG_COUNT,
 };
 
 /* Pressing force beyond 100 N is no longer massage. */
 #define SIM_PRESSURE_MAX_MN	100000
 #define SIM_WEAR_MAX_PPM	10000000
+/* A timed e-stop press comes within 10 s. */
+#define SIM_ESTOP_PRESS_MAX_US	10000000
 
 static const struct sim_dbg_desc {
 	const char *name;
@@ -57,6 +64,8 @@ static const struct sim_dbg_desc {
 	[SIM_DBG_WEAR_PPM] = { "wear_ppm", SIM_WEAR_MAX_PPM },
 	[SIM_DBG_ESTOP] = { "estop", 1 },
 	[SIM_DBG_BUTTON] = { "button", 1 },
+	[SIM_DBG_ESTOP_PRESS_IN_US] = { "estop_press_in_us",
+					SIM_ESTOP_PRESS_MAX_US },
 	[SIM_DBG_DUTY_PPM] = { "duty_ppm" },
 	[SIM_DBG_ENABLED] = { "enabled" },
 	[SIM_DBG_FREQ_MHZ] = { "freq_mhz" },
@@ -65,6 +74,10 @@ static const struct sim_dbg_desc {
 	[SIM_DBG_CATCHUPS] = { "catchups" },
 	[SIM_DBG_DROPPED] = { "dropped" },
 	[SIM_DBG_OVERRUNS] = { "overruns" },
+	[SIM_DBG_ENABLE_FALL_NS] = { "enable_fall_ns" },
+	[SIM_DBG_ENABLE_FALL_CPU] = { "enable_fall_cpu" },
+	[SIM_DBG_ENABLE_RISE_NS] = { "enable_rise_ns" },
+	[SIM_DBG_ESTOP_EDGE_NS] = { "estop_edge_ns" },
 };
 
 /* What a file's inode points at. */
@@ -138,6 +151,18 @@ static int sim_dbg_get(void *data, u64 *ret_val)
 	case SIM_DBG_OVERRUNS:
 		v = sim->overruns;
 		break;
+	case SIM_DBG_ENABLE_FALL_NS:
+		v = sim->enable_fall_ns;
+		break;
+	case SIM_DBG_ENABLE_FALL_CPU:
+		v = sim->enable_fall_cpu;
+		break;
+	case SIM_DBG_ENABLE_RISE_NS:
+		v = sim->enable_rise_ns;
+		break;
+	case SIM_DBG_ESTOP_EDGE_NS:
+		v = sim->estop_edge_ns;
+		break;
 	default:
 		v = 0;
 		break;
@@ -162,6 +187,9 @@ static int sim_dbg_set(void *data, u64 val)
 		return sim_gpio_set_input(sim, SIM_GPIO_ESTOP, val);
 	case SIM_DBG_BUTTON:
 		return sim_gpio_set_input(sim, SIM_GPIO_BUTTON, val);
+	case SIM_DBG_ESTOP_PRESS_IN_US:
+		sim_gpio_press_estop_in(sim, val * NSEC_PER_USEC);
+		return 0;
 	default:
 		break;
 	}

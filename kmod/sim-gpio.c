@@ -13,6 +13,7 @@
 #include <linux/bitops.h>
 #include <linux/device.h>
 #include <linux/gpio/driver.h>
+#include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irq_work.h>
@@ -50,11 +51,26 @@ static int sim_gpio_get(struct gpio_chip *gc, unsigned int offset)
 static void sim_gpio_drive_locked(struct massager_sim *sim,
 				  unsigned int offset, bool value)
 {
-	if (offset == SIM_GPIO_ENABLE)
-		sim_plant_sync_locked(sim, ktime_get_ns());
+	bool was;
+	u64 now;
+
+	if (offset != SIM_GPIO_ENABLE) {
+		assign_bit(offset, &sim->line_val, value);
+		return;
+	}
+	now = ktime_get_ns();
+	sim_plant_sync_locked(sim, now);
+	was = test_bit(offset, &sim->line_val);
+	/* When the motor lost its enable, as the board sees it. */
+	if (was && !value) {
+		sim->enable_fall_ns = now;
+		sim->enable_fall_cpu = raw_smp_processor_id();
+	}
 	assign_bit(offset, &sim->line_val, value);
-	if (offset == SIM_GPIO_ENABLE)
-		sim_drive_update_locked(sim);
+	sim_drive_update_locked(sim);
+	/* A rise is dated last: no later than the caller's next step. */
+	if (!was && value)
+		sim->enable_rise_ns = ktime_get_ns();
 }
 
 /*
@@ -187,6 +203,8 @@ int sim_gpio_set_input(struct massager_sim *sim, enum sim_gpio_line line,
 	raw_spin_lock_irqsave(&sim->lock, flags);
 	changed = test_bit(line, &sim->line_val) != value;
 	assign_bit(line, &sim->line_val, value);
+	if (changed && line == SIM_GPIO_ESTOP)
+		sim->estop_edge_ns = ktime_get_ns();
 	raw_spin_unlock_irqrestore(&sim->lock, flags);
 
 	if (changed && test_bit(line, &sim->irq_unmasked) &&
@@ -197,10 +215,40 @@ int sim_gpio_set_input(struct massager_sim *sim, enum sim_gpio_line line,
 	return 0;
 }
 
+/*
+ * A hand on the e-stop: the press comes at its own time from hard interrupt
+ * context, whatever runs on the CPUs, as a real switch's edge would.
+ */
+static enum hrtimer_restart sim_gpio_estop_timer(struct hrtimer *timer)
+{
+	struct massager_sim *sim = container_of(timer, struct massager_sim,
+						estop_timer);
+
+	sim_gpio_set_input(sim, SIM_GPIO_ESTOP, true);
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * sim_gpio_press_estop_in() - press the e-stop after a delay
+ * @sim: the board
+ * @delay_ns: from now; 0 cancels a press still to come
+ *
+ * Tests use it to press the e-stop while their own threads cannot run
+ * (a real-time hog on every CPU); debugfs estop_edge_ns says when it came.
+ */
+void sim_gpio_press_estop_in(struct massager_sim *sim, u64 delay_ns)
+{
+	hrtimer_cancel(&sim->estop_timer);
+	if (delay_ns)
+		hrtimer_start(&sim->estop_timer, ns_to_ktime(delay_ns),
+			      HRTIMER_MODE_REL_HARD);
+}
+
 static void sim_gpio_irq_work_sync(void *data)
 {
 	struct massager_sim *sim = data;
 
+	hrtimer_cancel(&sim->estop_timer);
 	irq_work_sync(&sim->irq_work);
 }
 
@@ -211,6 +259,8 @@ int sim_gpio_register(struct massager_sim *sim)
 	int r;
 
 	sim->irq_work = IRQ_WORK_INIT_HARD(sim_gpio_irq_work);
+	hrtimer_init(&sim->estop_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	sim->estop_timer.function = sim_gpio_estop_timer;
 
 	gc->label = "massager-sim-gpio";
 	gc->parent = sim->dev;

@@ -70,6 +70,13 @@ enum sim_gpio_line {
  * @irq_falling: [L] GPIO IRQs that trigger on a falling edge
  * @irq_pending: GPIO IRQs to deliver from @irq_work (atomic bitops)
  * @irq_work: delivers GPIO IRQs in hard interrupt context
+ * @enable_fall_ns: [L] CLOCK_MONOTONIC time the enable line last fell
+ * @enable_fall_cpu: [L] the CPU that made it fall
+ * @enable_rise_ns: [L] CLOCK_MONOTONIC time the enable line last rose, taken
+ *	once the board has taken the change in (the driver arms its
+ *	heartbeat timer after that)
+ * @estop_edge_ns: [L] CLOCK_MONOTONIC time the e-stop line last changed
+ * @estop_timer: presses the e-stop at a set time, in hard IRQ context
  * @timer: sampling and housekeeping timer, soft (see sim-iio.c)
  * @capture_lock: serialises buffer enable, disable and rate changes
  * @gc: the GPIO chip
@@ -112,6 +119,11 @@ struct massager_sim {
 	unsigned long irq_falling;
 	unsigned long irq_pending;
 	struct irq_work irq_work;
+	u64 enable_fall_ns;
+	u32 enable_fall_cpu;
+	u64 enable_rise_ns;
+	u64 estop_edge_ns;
+	struct hrtimer estop_timer;
 
 	struct hrtimer timer;
 	struct mutex capture_lock;	/* enable, disable, rate change */
@@ -140,5 +152,6 @@ int sim_debugfs_register(struct massager_sim *sim);
 /* sim-gpio.c: change an input line as the outside world would. */
 int sim_gpio_set_input(struct massager_sim *sim, enum sim_gpio_line line,
 		       bool value);
+void sim_gpio_press_estop_in(struct massager_sim *sim, u64 delay_ns);
 
 #endif
