@@ -5,7 +5,7 @@
 # What massaged's D-Bus API costs: a private dbus-daemon configured like
 # the system bus (EXTERNAL auth, a unix socket, here in a temporary
 # directory, with a permissive policy instead of the station's), the
-# baseline dbus-echo-service on it, and massaged --simulate (SCHED_FIFO 50,
+# baseline dbus-echo-service on it, and massaged --simulate (SCHED_FIFO 40,
 # 1 kHz, in contact at 3 N as bench-latency runs it) connected to it
 # through DBUS_SYSTEM_BUS_ADDRESS. bench-dbus then starts a manual session
 # at 45 Hz over D-Bus and measures (see bench/bench-dbus.c):
@@ -29,7 +29,7 @@ CTL=$2
 BENCH=$3
 ECHO=$4
 shift 4
-PRIO=50
+PRIO=40
 PERIOD_US=1000
 here=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/massaged-bench-dbus.XXXXXX)

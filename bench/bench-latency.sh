@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # bench/bench-latency.sh MASSAGED MASSAGED_CTL [SECONDS]
 #
-# The daemon's control loop (simulation backend, SCHED_FIFO 50, 1 kHz on
+# The daemon's control loop (simulation backend, SCHED_FIFO 40, 1 kHz on
 # clock_nanosleep(TIMER_ABSTIME), holding 45 Hz in contact) and cyclictest
 # (one thread, the same priority and period) run side by side for SECONDS
 # (default 20) under the same background load: hackbench (rt-tests) in a
@@ -16,7 +16,7 @@ set -eu
 MASSAGED=$1
 CTL=$2
 DUR=${3:-20}
-PRIO=50
+PRIO=40
 PERIOD_US=1000
 here=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/massaged-bench.XXXXXX)

@@ -88,7 +88,7 @@ static const struct conf_key conf_keys[] = {
 void massaged_config_default(struct massaged_config *c)
 {
 	*c = (struct massaged_config) {
-		.priority = 50,
+		.priority = MASSAGED_PRIORITY_DEFAULT,
 		.period_us = 1000,
 		.sample_rate_hz = 3200,
 		.allow_degraded = false,
@@ -240,6 +240,12 @@ static int conf_assign(struct massaged_config *c, const struct conf_key *k,
 		if (r < 0)
 			return log_error_errno(r, "%s:%u: %s=%s is not a whole number.",
 					       name, line, k->key, value);
+		if (k->offset == C(priority) && v >= MASSAGED_KERNEL_RT_PRIORITY &&
+		    v <= k->max)
+			return log_error_errno(-ERANGE, "%s:%u: %s=%s is at or above %d, the priority of the kernel threads that finish a motor stop: a runaway control loop would hold them off. Use 1..%d.",
+					       name, line, k->key, value,
+					       MASSAGED_KERNEL_RT_PRIORITY,
+					       MASSAGED_PRIORITY_MAX);
 		if (v < k->min || v > k->max)
 			return log_error_errno(-ERANGE, "%s:%u: %s=%s is outside %llu..%llu.",
 					       name, line, k->key, value,

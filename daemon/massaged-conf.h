@@ -15,9 +15,20 @@
 #define MASSAGED_CONF_PATH "/etc/massaged/massaged.conf"
 #define MASSAGED_LINE_NAME_MAX 32
 
+/*
+ * The kernel finishes a motor stop in SCHED_FIFO threads at priority 50
+ * (the e-stop's IRQ thread, massager.ko's "massager.N-stop" worker, which
+ * sched_set_fifo() puts there). The control thread stays below them, so that
+ * a control loop that runs away cannot hold off the end of a stop; the
+ * motor itself is cut in hard interrupt context whatever runs.
+ */
+#define MASSAGED_KERNEL_RT_PRIORITY 50
+#define MASSAGED_PRIORITY_MAX (MASSAGED_KERNEL_RT_PRIORITY - 1)
+#define MASSAGED_PRIORITY_DEFAULT 40
+
 struct massaged_config {
 	/* [Control] */
-	int priority;			/* SCHED_FIFO 1..99 */
+	int priority;			/* SCHED_FIFO 1..MASSAGED_PRIORITY_MAX */
 	uint32_t period_us;		/* control period, 250..10000 */
 	uint32_t sample_rate_hz;	/* accelerometer rate, 100..3200 */
 	bool allow_degraded;		/* run without SCHED_FIFO / mlock */

@@ -30,7 +30,7 @@ static void help(void)
 	       "     --version             Show the version\n"
 	       "  -c --config=PATH         Configuration file (default %s)\n"
 	       "     --simulate            Run against a simulated massager\n"
-	       "  -p --priority=N          SCHED_FIFO priority of the control loop, 1..99\n"
+	       "  -p --priority=N          SCHED_FIFO priority of the control loop, 1..49\n"
 	       "     --period-us=US        Control period in microseconds, 250..10000\n"
 	       "     --sample-rate=HZ      Accelerometer sample rate, 100..3200\n"
 	       "     --allow-degraded      Run without real-time scheduling if refused\n"
@@ -118,6 +118,11 @@ static int parse_argv(int argc, char *argv[], struct cmdline *c)
 			r = parse_number("--priority", optarg, 1, 99, &v);
 			if (r < 0)
 				return r;
+			if (v >= MASSAGED_KERNEL_RT_PRIORITY)
+				return log_error_errno(-EINVAL, "Invalid --priority=%s: at or above %d, the priority of the kernel threads that finish a motor stop, a runaway control loop would hold them off. Use 1..%d.",
+						       optarg,
+						       MASSAGED_KERNEL_RT_PRIORITY,
+						       MASSAGED_PRIORITY_MAX);
 			c->opts.priority = (int)v;
 			break;
 		case ARG_PERIOD_US:

@@ -27,6 +27,13 @@ check "[History]
 KeepDays=36501" "bad.conf:2: KeepDays=36501 is outside 0..36500"
 check "[History]
 KeepDays=-1" "bad.conf:2: KeepDays=-1"
+# At or above the kernel threads that finish a motor stop (SCHED_FIFO 50).
+check "[Control]
+Priority=50" "bad.conf:2: Priority=50 is at or above 50, the priority of the kernel threads"
+check "[Control]
+Priority=99" "Use 1..49"
 "$MASSAGED" --priority 0 --simulate >"$LOG" 2>&1 && fail "accepted --priority 0"
 grep -q "priority" "$LOG" || fail "no message for --priority 0"
-echo "  10 bad files and a bad option refused with file:line: key"
+"$MASSAGED" --priority 60 --simulate >"$LOG" 2>&1 && fail "accepted --priority 60"
+grep -q "at or above 50" "$LOG" || fail "no message for --priority 60: $(cat "$LOG")"
+echo "  12 bad files and 2 bad options refused with file:line: key"

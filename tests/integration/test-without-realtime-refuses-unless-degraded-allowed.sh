@@ -21,7 +21,7 @@ if sh -c 'ulimit -l unlimited' 2>/dev/null; then
 		$as_nobody "$MASSAGED" --simulate --config /dev/null >"$LOG" 2>&1; then
 		fail "ran without SCHED_FIFO"
 	fi
-	grep -q "SCHED_FIFO priority 50: Operation not permitted" "$LOG" ||
+	grep -q "SCHED_FIFO priority 40: Operation not permitted" "$LOG" ||
 		fail "no SCHED_FIFO message: $(cat "$LOG")"
 else
 	echo "  (no CAP_SYS_RESOURCE here: the SCHED_FIFO-only case is not run)"
