@@ -28,9 +28,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1491,6 +1497,693 @@ static int test_capture_realtime(void)
 	return capture_check(3200, 2, "realtime");
 }
 
+/* ---- runaway: a real-time hog on every CPU ----------------------------- */
+
+/*
+ * The worst userspace can do to the kernel's stop: a SCHED_FIFO 99 busy
+ * loop pinned on every CPU while the motor runs. Nothing below priority 99
+ * runs then, kernel threads included (the stop worker, the IRQ thread),
+ * so only what the driver does in hard interrupt context can stop the
+ * motor in time.
+ *
+ * - RT throttling stays at the kernel's default (sched_rt_runtime_us 950 ms
+ *   a second) and never cuts in: each hog spins RUNAWAY_HOG_MS and rounds
+ *   leave the bandwidth time to recover, so throttling cannot be what
+ *   stopped the motor (rt_throttled= says whether the kernel ever did).
+ * - Times come from the kernel, read once the hog is over (it starves the
+ *   measurer too): the board dates the enable line's rise and fall and the
+ *   e-stop edge (debugfs), the driver dates its events.
+ * - The test thread is pinned to CPU 0, so the heartbeat timer (armed by
+ *   its drive) and the e-stop (pressed by a timer it arms) fire there.
+ * - Under QEMU TCG a vCPU stops now and then (the host runs something else;
+ *   with one TCG thread, the other vCPU runs until its next interrupt), and
+ *   an interrupt then waits, whatever the guest kernel does. Each hog notes
+ *   every gap in its loop, so the time the hog on CPU 0 actually ran while
+ *   the stop was due is known: that is how long userspace held the stop
+ *   off, and it must stay within RUNAWAY_LATE_MS. The wall-clock figures
+ *   are printed beside it. A design that leaves the stop to a thread shows
+ *   the hog's whole run there.
+ */
+#define RUNAWAY_PRIO		99
+#define RUNAWAY_HOG_MS		100
+/* The press comes this long into the hog. */
+#define RUNAWAY_PRESS_MS	40
+/* Rounds of each kind per variant: 3 x 20 = 60 trips, 60 e-stops. */
+#define RUNAWAY_ROUNDS		20
+#define RUNAWAY_LATE_MS		2
+#define RUNAWAY_MAX_CPUS	64
+/* A longer pause in a hog's loop means its vCPU ran something else. */
+#define HOG_GAP_NS		20000
+#define HOG_GAPS		256
+
+enum runaway_variant {
+	RUNAWAY_BY_OWNER,	/* the owner starts the hog after its drive */
+	RUNAWAY_BY_OTHER,	/* another process starts it */
+	RUNAWAY_OWNER_SPINS,	/* the owner spins too, the device open */
+	RUNAWAY_VARIANTS,
+};
+
+static const char *const runaway_name[RUNAWAY_VARIANTS] = {
+	[RUNAWAY_BY_OWNER] = "by_owner",
+	[RUNAWAY_BY_OTHER] = "by_other",
+	[RUNAWAY_OWNER_SPINS] = "owner_spins",
+};
+
+/* One hog's run, in memory shared with the helper process. */
+struct hog_span {
+	uint64_t start_ns, end_ns;
+	int error;
+	int n_gaps;			/* may exceed HOG_GAPS: then unknown */
+	struct {
+		uint64_t from_ns, to_ns;
+	} gap[HOG_GAPS];
+};
+
+/*
+ * Hogs parked on futexes, already pinned and at SCHED_FIFO 99, so that a
+ * round starts them within microseconds of the drive: thread creation
+ * under TCG takes tens of milliseconds, past the trip. One futex each: the
+ * hog of the waker's CPU (0) is woken last, since it preempts the waker at
+ * once and would keep it from waking the others until its round is over.
+ */
+struct hog_pool {
+	int first_cpu, n_cpus;		/* the pool hogs first_cpu..n_cpus-1 */
+	pthread_t thread[RUNAWAY_MAX_CPUS];
+	struct hog_span *spans;
+	_Atomic uint32_t gen[RUNAWAY_MAX_CPUS];	/* futex: a round starts */
+	_Atomic uint32_t done;		/* futex: hogs that ended a round */
+	_Atomic uint64_t until_ns;
+	_Atomic bool quit;
+};
+
+struct hog_thread {
+	struct hog_pool *pool;
+	int cpu;
+};
+
+static struct hog_thread hog_threads[RUNAWAY_MAX_CPUS];
+
+static int hog_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > RUNAWAY_MAX_CPUS ? RUNAWAY_MAX_CPUS : (int)n;
+}
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+static void unpin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < hog_cpus(); i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int set_fifo(int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+
+	return sched_setscheduler(0, prio ? SCHED_FIFO : SCHED_OTHER, &sp) < 0 ?
+		-errno : 0;
+}
+
+/* Busy until @until_ns, noting when it ran and every pause in between. */
+static void hog_spin(uint64_t until_ns, struct hog_span *span)
+{
+	uint64_t prev = now_ns(), t;
+
+	span->start_ns = prev;
+	span->n_gaps = 0;
+	while ((t = now_ns()) < until_ns) {
+		if (t - prev > HOG_GAP_NS) {
+			if (span->n_gaps < HOG_GAPS) {
+				span->gap[span->n_gaps].from_ns = prev;
+				span->gap[span->n_gaps].to_ns = t;
+			}
+			span->n_gaps++;
+		}
+		prev = t;
+	}
+	span->end_ns = t;
+}
+
+/*
+ * How long the hog of @span ran within [@from, @to]; *@ret_all says whether
+ * it was there all along (a hog that started late or ended early ran less).
+ * -1 if it paused too often to say.
+ */
+static double hog_ran_ms(const struct hog_span *span, uint64_t from,
+			 uint64_t to, bool *ret_all)
+{
+	uint64_t a = span->start_ns > from ? span->start_ns : from;
+	uint64_t b = span->end_ns < to ? span->end_ns : to;
+	uint64_t ran = b > a ? b - a : 0;
+
+	*ret_all = span->start_ns <= from && span->end_ns >= to;
+	if (span->n_gaps > HOG_GAPS)
+		return -1;
+	for (int i = 0; ran && i < span->n_gaps; i++) {
+		uint64_t ga = span->gap[i].from_ns, gb = span->gap[i].to_ns;
+
+		ga = ga < a ? a : ga;
+		gb = gb > b ? b : gb;
+		if (gb > ga)
+			ran -= gb - ga;
+	}
+	return ran / 1e6;
+}
+
+static void *hog_run(void *arg)
+{
+	struct hog_thread *t = arg;
+	struct hog_pool *p = t->pool;
+	uint32_t seen = 0;
+	int r;
+
+	r = pin_to(t->cpu);
+	if (!r)
+		r = set_fifo(RUNAWAY_PRIO);
+	p->spans[t->cpu].error = r;
+	for (;;) {
+		while (atomic_load(&p->gen[t->cpu]) == seen)
+			futex_wait(&p->gen[t->cpu], seen);
+		seen = atomic_load(&p->gen[t->cpu]);
+		if (atomic_load(&p->quit))
+			break;
+		if (!r)
+			hog_spin(atomic_load(&p->until_ns), &p->spans[t->cpu]);
+		atomic_fetch_add(&p->done, 1);
+		futex_wake_all(&p->done);
+	}
+	return NULL;
+}
+
+static int hog_pool_start(struct hog_pool *p, int first_cpu,
+			  struct hog_span *spans)
+{
+	int r = 0;
+
+	*p = (struct hog_pool){ .first_cpu = first_cpu, .n_cpus = hog_cpus(),
+				.spans = spans };
+	for (int i = first_cpu; i < p->n_cpus && !r; i++) {
+		hog_threads[i] = (struct hog_thread){ .pool = p, .cpu = i };
+		r = -pthread_create(&p->thread[i], NULL, hog_run,
+				    &hog_threads[i]);
+		if (r)
+			p->n_cpus = i;
+	}
+	return r;
+}
+
+/* Wake the pool's hogs, CPU 0's last. */
+static void hog_pool_wake(struct hog_pool *p)
+{
+	for (int i = p->n_cpus - 1; i >= p->first_cpu; i--) {
+		atomic_fetch_add(&p->gen[i], 1);
+		futex_wake_all(&p->gen[i]);
+	}
+}
+
+static void hog_pool_stop(struct hog_pool *p)
+{
+	atomic_store(&p->quit, true);
+	hog_pool_wake(p);
+	for (int i = p->first_cpu; i < p->n_cpus; i++)
+		pthread_join(p->thread[i], NULL);
+}
+
+/* Release the pool's hogs until @until_ns; the caller runs on CPU 0. */
+static void hog_pool_go(struct hog_pool *p, uint64_t until_ns)
+{
+	atomic_store(&p->done, 0);
+	atomic_store(&p->until_ns, until_ns);
+	hog_pool_wake(p);
+}
+
+static void hog_pool_wait(struct hog_pool *p)
+{
+	uint32_t d, want = (uint32_t)(p->n_cpus - p->first_cpu);
+
+	while ((d = atomic_load(&p->done)) < want)
+		futex_wait(&p->done, d);
+}
+
+/* The other process: hogs every CPU on each deadline it reads from @cmd. */
+static void hog_helper(int cmd, int done, struct hog_span *spans)
+{
+	struct hog_pool pool;
+	uint64_t until;
+	int r;
+
+	/* Like its parent, pinned to CPU 0: it wakes that CPU's hog last. */
+	r = pin_to(0);
+	if (!r)
+		r = hog_pool_start(&pool, 0, spans);
+	while (read(cmd, &until, sizeof(until)) == sizeof(until)) {
+		if (!r) {
+			hog_pool_go(&pool, until);
+			hog_pool_wait(&pool);
+		}
+		if (write(done, &r, sizeof(r)) != sizeof(r))
+			break;
+	}
+	hog_pool_stop(&pool);
+	_exit(0);
+}
+
+/* Worst figures of a variant; *_wall_ms the wall clock, else hog time. */
+struct runaway_worst {
+	double trip_ms, trip_wall_ms, trip_early_ms;
+	double estop_ms, estop_wall_ms;
+};
+
+struct runaway {
+	int fd, mon;
+	enum runaway_variant v;
+	struct hog_pool pool;		/* the owner's hogs (not BY_OTHER) */
+	int cmd, done;			/* pipes to the helper (BY_OTHER) */
+	struct hog_span *spans;		/* shared with the helper */
+	struct runaway_worst worst;
+};
+
+/* Hog every CPU for RUNAWAY_HOG_MS from now, the way @ra->v says. */
+static int runaway_hog(struct runaway *ra)
+{
+	uint64_t until = now_ns() + RUNAWAY_HOG_MS * 1000000ull;
+	int n = hog_cpus(), r = 0;
+
+	for (int i = 0; i < n; i++)
+		ra->spans[i].start_ns = ra->spans[i].end_ns = 0;
+	switch (ra->v) {
+	case RUNAWAY_BY_OWNER:
+		hog_pool_go(&ra->pool, until);
+		hog_pool_wait(&ra->pool);
+		break;
+	case RUNAWAY_OWNER_SPINS:
+		/* The pool hogs CPUs 1..n-1; this thread, CPU 0. */
+		r = set_fifo(RUNAWAY_PRIO);
+		hog_pool_go(&ra->pool, until);
+		if (!r)
+			hog_spin(until, &ra->spans[0]);
+		set_fifo(0);
+		hog_pool_wait(&ra->pool);
+		break;
+	default:
+		if (write(ra->cmd, &until, sizeof(until)) != sizeof(until) ||
+		    read(ra->done, &r, sizeof(r)) != sizeof(r))
+			return FAIL("the hog process is gone");
+		break;
+	}
+	if (r < 0)
+		return FAIL("could not start the hog: %s", strerror(-r));
+	for (int i = 0; i < n; i++)
+		if (ra->spans[i].error < 0)
+			return FAIL("hog on CPU %d: %s", i,
+				    strerror(-ra->spans[i].error));
+	return 0;
+}
+
+/*
+ * Set when a round did not have every CPU hogged while the stop was due
+ * (under TCG a vCPU may start its hog late): it is run again.
+ */
+static bool runaway_invalid;
+
+/*
+ * The stop fell due at @due and the board saw the motor off at @off, from
+ * CPU @cpu (where the timer or the interrupt ran): how long that CPU's hog
+ * ran in between (the old driver: until the hog ended, when its thread
+ * could run); the wall time in *@ret_wall_ms. -1 and runaway_invalid if
+ * some CPU was not hogged all along, unless @cpu's hog ran too long anyway.
+ */
+static double runaway_held_off_ms(struct runaway *ra, uint64_t due,
+				  uint64_t off, int cpu, double *ret_wall_ms)
+{
+	const struct hog_span *s;
+	double ran;
+	bool all;
+
+	*ret_wall_ms = off > due ? (off - due) / 1e6 : 0;
+	if (off <= due)
+		return 0;
+	if (cpu < 0 || cpu >= hog_cpus())
+		return FAIL("the board names CPU %d", cpu);
+	s = &ra->spans[cpu];
+	ran = hog_ran_ms(s, due, off, &all);
+	if (ran > RUNAWAY_LATE_MS)
+		return ran;
+	runaway_invalid = true;
+	if (ran < 0 || !all)
+		return FAIL("the hog on CPU %d ran %.3f..%.3f ms from the time "
+			    "the stop was due, which took %.3f ms (%d pauses)",
+			    cpu, ((double)s->start_ns - (double)due) / 1e6,
+			    ((double)s->end_ns - (double)due) / 1e6,
+			    *ret_wall_ms, s->n_gaps);
+	for (int i = 0; i < hog_cpus(); i++)
+		if (ra->spans[i].start_ns > due || ra->spans[i].end_ns < off)
+			return FAIL("the hog on CPU %d ran %.3f..%.3f ms from "
+				    "the time the stop was due, which took "
+				    "%.3f ms", i,
+				    ((double)ra->spans[i].start_ns -
+				     (double)due) / 1e6,
+				    ((double)ra->spans[i].end_ns -
+				     (double)due) / 1e6, *ret_wall_ms);
+	runaway_invalid = false;
+	return ran;
+}
+
+/* The events of one round, in order, each with the @want type. */
+static int runaway_events(struct runaway *ra, const uint32_t *want, int n,
+			  struct massager_event *ret_first)
+{
+	struct massager_event ev;
+
+	for (int i = 0; i < n; i++) {
+		if (event_wait(ra->mon, &ev, 1000) < 0)
+			return FAIL("event %d of %d (type %u) missing", i + 1, n,
+				    want[i]);
+		if (ev.type != want[i] || ev.lost)
+			return FAIL("event %d: type %u lost %u, want type %u",
+				    i + 1, ev.type, ev.lost, want[i]);
+		if (!i)
+			*ret_first = ev;
+	}
+	if (event_wait(ra->mon, &ev, 0) == 0)
+		return FAIL("an extra event, type %u", ev.type);
+	return 0;
+}
+
+/* Drive, hog; the timer alone must stop the motor, on time. */
+static int runaway_trip(struct runaway *ra)
+{
+	static const uint32_t want[] = { MASSAGER_EVENT_WATCHDOG_TRIP };
+	const uint64_t timeout_ns = MASSAGER_WATCHDOG_DEFAULT_MS * 1000000ull;
+	struct massager_event ev;
+	struct massager_state st0, st;
+	uint64_t t0, t1;
+	long long fall0 = dbg("enable_fall_ns"), fall, rise;
+	double held_ms, wall_ms, early_ms;
+	int r;
+
+	get_state(ra->mon, &st0);
+	t0 = now_ns();
+	r = drive(ra->fd, 500);
+	t1 = now_ns();
+	if (r < 0)
+		return FAIL("drive: %s", strerror(-r));
+	if (runaway_hog(ra) < 0)
+		return -1;
+	fall = dbg("enable_fall_ns");
+	rise = dbg("enable_rise_ns");
+	if (fall == fall0)
+		return FAIL("the enable line never fell");
+	if ((uint64_t)rise < t0 || (uint64_t)rise > t1)
+		return FAIL("the drive did not raise the enable line");
+	/*
+	 * The board dates the rise once it has taken it in; the driver arms
+	 * the timer after that: the trip cannot be due before rise + timeout.
+	 */
+	early_ms = ((double)fall - (double)rise) / 1e6;
+	if (early_ms < ra->worst.trip_early_ms)
+		ra->worst.trip_early_ms = early_ms;
+	if (early_ms < MASSAGER_WATCHDOG_DEFAULT_MS)
+		return FAIL("motor off %.2f ms after the drive raised the "
+			    "enable line, before the %d ms timeout", early_ms,
+			    MASSAGER_WATCHDOG_DEFAULT_MS);
+	held_ms = runaway_held_off_ms(ra, rise + timeout_ns, fall,
+				      (int)dbg("enable_fall_cpu"), &wall_ms);
+	if (held_ms < 0)
+		return -1;
+	if (wall_ms + MASSAGER_WATCHDOG_DEFAULT_MS > ra->worst.trip_wall_ms)
+		ra->worst.trip_wall_ms = wall_ms + MASSAGER_WATCHDOG_DEFAULT_MS;
+	if (held_ms + MASSAGER_WATCHDOG_DEFAULT_MS > ra->worst.trip_ms)
+		ra->worst.trip_ms = held_ms + MASSAGER_WATCHDOG_DEFAULT_MS;
+	if (held_ms > RUNAWAY_LATE_MS)
+		return FAIL("motor off %.2f ms after the last heartbeat "
+			    "(timeout %d ms): the hog on CPU %lld ran %.2f ms "
+			    "of it after the timeout",
+			    wall_ms + MASSAGER_WATCHDOG_DEFAULT_MS,
+			    MASSAGER_WATCHDOG_DEFAULT_MS,
+			    dbg("enable_fall_cpu"), held_ms);
+	if (runaway_events(ra, want, 1, &ev) < 0)
+		return -1;
+	/* Dated by the timer callback, just before the line fell. */
+	if (ev.value != 500 || ev.timestamp_ns > (uint64_t)fall ||
+	    ev.timestamp_ns < (uint64_t)rise + timeout_ns)
+		return FAIL("trip event value %u at %.3f ms from the fall",
+			    ev.value,
+			    ((double)ev.timestamp_ns - (double)fall) / 1e6);
+	get_state(ra->mon, &st);
+	if (st.stop_reason != MASSAGER_STOP_WATCHDOG || st.enabled ||
+	    st.duty_permille || st.watchdog_trips != st0.watchdog_trips + 1 ||
+	    dbg("duty_ppm") != 0)
+		return FAIL("after the trip: reason %u enabled %u duty %u "
+			    "trips +%u PWM duty %lld ppm", st.stop_reason,
+			    st.enabled, st.duty_permille,
+			    st.watchdog_trips - st0.watchdog_trips,
+			    dbg("duty_ppm"));
+	return 0;
+}
+
+/* Drive, hog, the board presses the e-stop: off within 2 ms, latched. */
+static int runaway_estop(struct runaway *ra)
+{
+	static const uint32_t want[] = { MASSAGER_EVENT_ESTOP_PRESSED,
+					 MASSAGER_EVENT_ESTOP_RELEASED,
+					 MASSAGER_EVENT_ESTOP_RESET };
+	struct massager_event ev, reset;
+	struct massager_state st;
+	long long edge0 = dbg("estop_edge_ns"), edge, fall;
+	double held_ms, wall_ms;
+	int r;
+
+	r = set_watchdog(ra->fd, MASSAGER_WATCHDOG_MAX_MS);
+	if (!r)
+		r = drive(ra->fd, 500);
+	if (r < 0)
+		return FAIL("drive: %s", strerror(-r));
+	dbg_set("estop_press_in_us", RUNAWAY_PRESS_MS * 1000);
+	if (runaway_hog(ra) < 0)
+		return -1;
+	edge = dbg("estop_edge_ns");
+	fall = dbg("enable_fall_ns");
+	if (edge == edge0)
+		return FAIL("the board did not press the e-stop during the hog");
+	if (fall < edge)
+		return FAIL("the enable line did not fall after the press");
+	held_ms = runaway_held_off_ms(ra, edge, fall,
+				      (int)dbg("enable_fall_cpu"), &wall_ms);
+	if (held_ms < 0)
+		return -1;
+	if (wall_ms > ra->worst.estop_wall_ms)
+		ra->worst.estop_wall_ms = wall_ms;
+	if (held_ms > ra->worst.estop_ms)
+		ra->worst.estop_ms = held_ms;
+	if (held_ms > RUNAWAY_LATE_MS)
+		return FAIL("motor off %.3f ms after the e-stop edge: the hog "
+			    "ran %.3f ms of it, want <= %d", wall_ms, held_ms,
+			    RUNAWAY_LATE_MS);
+	get_state(ra->fd, &st);
+	if (!st.estop_latched || !st.estop_asserted ||
+	    st.stop_reason != MASSAGER_STOP_ESTOP || st.enabled ||
+	    dbg("duty_ppm") != 0)
+		return FAIL("after the press: latched %u asserted %u reason %u "
+			    "enabled %u PWM duty %lld ppm", st.estop_latched,
+			    st.estop_asserted, st.stop_reason, st.enabled,
+			    dbg("duty_ppm"));
+	if ((r = drive(ra->fd, 500)) != -ECANCELED)
+		return FAIL("drive while latched: %s, want ECANCELED",
+			    strerror(-r));
+	dbg_set("estop", 0);
+	/* Pressed, then released (the IRQ thread's), then reset. */
+	if (runaway_events(ra, want, 2, &ev) < 0)
+		return -1;
+	if (ioctl(ra->fd, MASSAGER_IOC_RESET_ESTOP) < 0)
+		return FAIL("reset after release: %m");
+	if (runaway_events(ra, want + 2, 1, &reset) < 0)
+		return -1;
+	/* Dated by the primary handler, between the edge and the fall. */
+	if (ev.value != 500 || ev.timestamp_ns < (uint64_t)edge ||
+	    ev.timestamp_ns > (uint64_t)fall)
+		return FAIL("press event value %u at %.3f ms from the edge",
+			    ev.value,
+			    ((double)ev.timestamp_ns - (double)edge) / 1e6);
+	if (dbg("enabled") != 0)
+		return FAIL("motor on after the reset, before any drive");
+	return 0;
+}
+
+static bool rt_throttled(void)
+{
+	static char buf[1 << 17];
+	int n = klogctl(3, buf, sizeof(buf) - 1);	/* SYSLOG_ACTION_READ_ALL */
+
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, "RT throttling activated");
+}
+
+/* One variant: RUNAWAY_ROUNDS trips and e-stops; misses counted. */
+static int runaway_variant(struct runaway *ra, int *misses, int *retries,
+			   char *first, size_t first_len)
+{
+	struct massager_event ev;
+	int cmd[2], done[2], r;
+	pid_t helper = -1;
+
+	ra->worst = (struct runaway_worst){ .trip_early_ms = 1e9 };
+	if (ra->v == RUNAWAY_BY_OTHER) {
+		/* Forked before the open: it never holds the device. */
+		if (pipe(cmd) < 0 || pipe(done) < 0)
+			return FAIL("pipe: %m");
+		helper = fork();
+		if (helper < 0)
+			return FAIL("fork: %m");
+		if (helper == 0) {
+			close(cmd[1]);
+			close(done[0]);
+			hog_helper(cmd[0], done[1], ra->spans);
+		}
+		close(cmd[0]);
+		close(done[1]);
+		ra->cmd = cmd[1];
+		ra->done = done[0];
+	} else if (hog_pool_start(&ra->pool, ra->v == RUNAWAY_OWNER_SPINS,
+				  ra->spans) < 0) {
+		return FAIL("could not start the hog threads");
+	}
+	ra->fd = open(DEV, O_RDWR | O_CLOEXEC);
+	ra->mon = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	for (int i = 0; ra->fd >= 0 && ra->mon >= 0 && i < RUNAWAY_ROUNDS;
+	     i++) {
+		for (int kind = 0; kind < 2; kind++) {
+			while (read(ra->mon, &ev, sizeof(ev)) > 0)
+				;
+			set_watchdog(ra->fd, MASSAGER_WATCHDOG_DEFAULT_MS);
+			runaway_invalid = false;
+			r = kind ? runaway_estop(ra) : runaway_trip(ra);
+			if (r < 0 && runaway_invalid && *retries < 100) {
+				printf("# runaway_retry: %s round %d %s: %s\n",
+				       runaway_name[ra->v], i + 1,
+				       kind ? "e-stop" : "trip", why);
+				(*retries)++;
+				kind--;
+			} else if (r < 0) {
+				/* Every miss is shown; the first says why. */
+				printf("# runaway_miss: %s round %d %s: %s\n",
+				       runaway_name[ra->v], i + 1,
+				       kind ? "e-stop" : "trip", why);
+				if (!(*misses)++)
+					snprintf(first, first_len,
+						 "%s round %d %s: %s",
+						 runaway_name[ra->v], i + 1,
+						 kind ? "e-stop" : "trip", why);
+			}
+			if (r < 0) {
+				/* Back to a released, reset, idle board. */
+				dbg_set("estop_press_in_us", 0);
+				dbg_set("estop", 0);
+				sleep_ms(20);
+				ioctl(ra->fd, MASSAGER_IOC_RESET_ESTOP);
+			}
+			drive(ra->fd, 0);
+			/* Let the RT bandwidth recover: no throttling. */
+			sleep_ms(RUNAWAY_HOG_MS);
+		}
+	}
+	printf("# runaway_%s: trip_ms=%.2f trip_wall_ms=%.2f "
+	       "trip_early_ms=%.2f estop_off_ms=%.3f estop_wall_ms=%.3f\n",
+	       runaway_name[ra->v], ra->worst.trip_ms, ra->worst.trip_wall_ms,
+	       ra->worst.trip_early_ms, ra->worst.estop_ms,
+	       ra->worst.estop_wall_ms);
+	dbg_set("estop", 0);
+	r = ra->fd < 0 || ra->mon < 0 ? FAIL("open: %m") : 0;
+	if (ra->fd >= 0)
+		close(ra->fd);
+	if (ra->mon >= 0)
+		close(ra->mon);
+	if (ra->v == RUNAWAY_BY_OTHER) {
+		close(ra->cmd);
+		close(ra->done);
+		waitpid(helper, NULL, 0);
+	} else {
+		hog_pool_stop(&ra->pool);
+	}
+	return r;
+}
+
+static int test_runaway(void)
+{
+	const char *flavour = getenv("MASSAGED_VM_FLAVOUR");
+	const int rounds = 2 * RUNAWAY_ROUNDS * RUNAWAY_VARIANTS;
+	struct runaway_worst worst = { .trip_early_ms = 1e9 };
+	char first[sizeof(why) + 64] = "";
+	struct runaway ra = { 0 };
+	struct utsname u;
+	int misses = 0, retries = 0, r = 0;
+
+	if (!flavour) {
+		uname(&u);
+		flavour = u.release;
+	}
+	ra.spans = mmap(NULL, sizeof(*ra.spans) * RUNAWAY_MAX_CPUS,
+			PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+			0);
+	if (ra.spans == MAP_FAILED)
+		return FAIL("mmap: %m");
+	r = pin_to(0);
+	for (ra.v = 0; !r && ra.v < RUNAWAY_VARIANTS; ra.v++) {
+		r = runaway_variant(&ra, &misses, &retries, first,
+				    sizeof(first));
+		worst.trip_ms = fmax(worst.trip_ms, ra.worst.trip_ms);
+		worst.trip_wall_ms = fmax(worst.trip_wall_ms,
+					  ra.worst.trip_wall_ms);
+		worst.trip_early_ms = fmin(worst.trip_early_ms,
+					   ra.worst.trip_early_ms);
+		worst.estop_ms = fmax(worst.estop_ms, ra.worst.estop_ms);
+		worst.estop_wall_ms = fmax(worst.estop_wall_ms,
+					   ra.worst.estop_wall_ms);
+	}
+	unpin();
+	munmap(ra.spans, sizeof(*ra.spans) * RUNAWAY_MAX_CPUS);
+	printf("# runaway: kernel=%s hog_prio=%d cpus=%d trip_ms=%.2f "
+	       "timeout_ms=%d estop_off_ms=%.3f\n", flavour, RUNAWAY_PRIO,
+	       hog_cpus(), worst.trip_ms, MASSAGER_WATCHDOG_DEFAULT_MS,
+	       worst.estop_ms);
+	printf("# runaway_wall: trip_ms=%.2f estop_off_ms=%.3f rounds=%d "
+	       "misses=%d retried=%d rt_runtime_us=%lld rt_throttled=%d\n",
+	       worst.trip_wall_ms, worst.estop_wall_ms, rounds, misses, retries,
+	       read_int("/proc/sys/kernel/sched_rt_runtime_us"),
+	       rt_throttled());
+	if (r < 0)
+		return r;
+	if (misses)
+		return FAIL("%d of %d rounds missed; first: %s", misses, rounds,
+			    first);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1522,6 +2215,9 @@ int main(int argc, char **argv)
 		  test_capture_3200hz_10s },
 		{ "IIO timestamps in the default CLOCK_REALTIME are exactly "
 		  "one period apart", test_capture_realtime },
+		{ "runaway: with a FIFO 99 hog on every CPU a missed heartbeat "
+		  "and an e-stop still stop the motor within 2 ms",
+		  test_runaway },
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
 	const char *only = getenv("MASSAGER_TEST_ONLY");

@@ -182,7 +182,7 @@ echo "massaged-vm: kernel \$(uname -r) \$(uname -v)"
 for m in \$(cat /modules.load); do
 	insmod /lib/modules/massaged/deps/\$m || echo "massaged-vm: insmod \$m failed"
 done
-export MASSAGER_TEST_ONLY="${MASSAGER_TEST_ONLY:-}"
+export MASSAGER_TEST_ONLY="${MASSAGER_TEST_ONLY:-}" MASSAGED_VM_FLAVOUR="$flavour"
 [ -n "\$MASSAGER_TEST_ONLY" ] || unset MASSAGER_TEST_ONLY
 t0=\$(cut -d' ' -f1 /proc/uptime)
 /massager-test /lib/modules/massaged
@@ -286,7 +286,7 @@ done 3<"$build/kernels" </dev/null
 
 # The figures once more, together, for comparing kernels at a glance.
 echo "== figures"
-grep -E '^\[[^]]*\] # (drive|contact|trip_ms|owner_killed|estop_off|samples|daemon_)' \
+grep -E '^\[[^]]*\] # (drive|contact|trip_ms|owner_killed|estop_off|samples|daemon_|runaway)' \
 	"$build/report" || true
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
