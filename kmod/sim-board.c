@@ -14,9 +14,10 @@
  *
  * Locking: sim->lock protects the plant and every input fed to it. It is a
  * raw_spinlock_t, taken with interrupts off, because the GPIO chip is
- * registered with can_sleep = false: massager.ko may drop the enable line
- * from its e-stop hard interrupt handler, which on PREEMPT_RT too can run in
- * hard interrupt context (IRQF_NO_THREAD) and must not sleep on a spinlock_t.
+ * registered with can_sleep = false: massager.ko drops the enable line from
+ * its e-stop primary handler (IRQF_NO_THREAD) and its heartbeat hrtimer
+ * (HRTIMER_MODE_REL_HARD), both in hard interrupt context on PREEMPT_RT too,
+ * where nothing may sleep on a spinlock_t.
  * What runs under the lock is bounded and pure arithmetic: one plant sample
  * period (at 100 Hz, 200 substeps of 50 us) or one 10 ms housekeeping tick,
  * never an unbounded catch-up, and nothing that sleeps, allocates, logs or
