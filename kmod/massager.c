@@ -151,10 +151,8 @@ struct massager_file;
  * @stop_reason: enum massager_stop_reason of the last stop
  * @flags: enum massager_flag bits (atomic bitops)
  * @estop_irq_ns: time of the last e-stop edge, set by the primary handler
- * @estop_edges: e-stop edges the primary handler saw, not yet handled by
- *	the IRQ thread (several wake the thread once when it is held off)
  * @estop_hardirq_ran: the primary handler has run: the IRQ does not nest
- *	in another thread, and @estop_edges counts every edge
+ *	in another thread, and the handler flags every press itself
  * @watchdog_fired_ns: time the heartbeat timer expired, set by its callback
  * @watchdog: heartbeat timer (hard: expires in hard IRQ context, also on RT)
  * @stop_worker: the board's own real-time kthread_worker
@@ -198,7 +196,6 @@ struct massager {
 
 	unsigned long flags;
 	u64 estop_irq_ns;
-	atomic_t estop_edges;
 	bool estop_hardirq_ran;
 	u64 watchdog_fired_ns;
 	struct hrtimer watchdog;
@@ -434,7 +431,6 @@ static irqreturn_t massager_estop_hardirq(int irq, void *data)
 
 	WRITE_ONCE(m->estop_irq_ns, ktime_get_ns());
 	WRITE_ONCE(m->estop_hardirq_ran, true);
-	atomic_inc(&m->estop_edges);
 	if (gpiod_get_value(m->estop_gpio) > 0) {
 		set_bit(MASSAGER_ESTOP_PENDING, &m->flags);
 		/* Pairs with smp_mb() in massager_drive_locked(). */
@@ -454,7 +450,7 @@ static irqreturn_t massager_estop_thread(int irq, void *data)
 	struct massager *m = data;
 	u64 now = READ_ONCE(m->estop_irq_ns);
 	bool pressed;
-	int level, edges;
+	int level;
 
 	if (!now)
 		now = ktime_get_ns();
@@ -463,22 +459,17 @@ static irqreturn_t massager_estop_thread(int irq, void *data)
 		goto out;
 	level = gpiod_get_value_cansleep(m->estop_gpio);
 	/*
-	 * Edges since the last run: counted by the primary handler, or this
-	 * call's own when the IRQ nests and there is none. Several edges
-	 * (a press and its release while a real-time task held this thread
-	 * off) wake it once; a second wake then finds none.
-	 */
-	edges = atomic_xchg(&m->estop_edges, 0);
-	if (!READ_ONCE(m->estop_hardirq_ran))
-		edges = 1;
-	/*
-	 * An unreadable line counts as pressed. So does an edge while the line
-	 * was last seen released: from there the only edge is a press, even if
-	 * it is over by now (a pulse shorter than the primary handler's read,
-	 * or a nested IRQ chip, which has no primary handler at all).
+	 * An unreadable line counts as pressed. With a nested IRQ chip, which
+	 * has no primary handler to see a short pulse while it lasts, so does
+	 * an edge while the line was last seen released: from there the only
+	 * edge is a press. With a primary handler that rule would be wrong:
+	 * the line changes before the handler runs, so a thread held off by a
+	 * real-time task can see a release before the handler has seen it,
+	 * and the release's edge would then count as a second press.
 	 */
 	pressed = test_and_clear_bit(MASSAGER_ESTOP_PENDING, &m->flags) ||
-		  level != 0 || (edges && !m->estop_reported);
+		  level != 0 ||
+		  (!READ_ONCE(m->estop_hardirq_ran) && !m->estop_reported);
 	if (pressed)
 		massager_estop_latch(m, now);
 	if (level == 0 && m->estop_reported) {
