@@ -286,7 +286,7 @@ done 3<"$build/kernels" </dev/null
 
 # The figures once more, together, for comparing kernels at a glance.
 echo "== figures"
-grep -E '^\[[^]]*\] # (drive|contact|trip_ms|owner_killed|estop_off|samples|daemon_|runaway)' \
+grep -E '^\[[^]]*\] # (drive|contact|trip_ms|owner_killed|estop_off|samples|daemon_|runaway:|runaway_wall)' \
 	"$build/report" || true
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
