@@ -33,7 +33,7 @@ SIM_OBJ := $(O)/bench/control-sim.o
 
 .PHONY: all deps deps-demo check check-unit check-unit-asan check-kmod \
 	check-vm check-vm-system check-fresh check-ui \
-	bench-control clean demo
+	bench-control bench-bodies clean demo
 .SECONDARY:
 all: $(O)/libmassage.a $(BENCH_BIN) daemon
 
@@ -116,6 +116,11 @@ check-fresh:
 # RATE_HZ= the accelerometer's rate (default 3200; the BMI160's is 1600)
 bench-control: $(O)/bench/bench-control
 	$(O)/bench/bench-control $(if $(RATE_HZ),--rate-hz=$(RATE_HZ))
+
+# A population of simulated bodies and hands; RATE_HZ= the accelerometer's
+# rate (default 3200).
+bench-bodies: $(O)/bench/bench-bodies
+	$(O)/bench/bench-bodies
 
 clean:
 	rm -rf build

@@ -27,6 +27,8 @@ void controller_config_default(struct controller_config *cfg)
 		.use_observer = true,
 		.gain_ref_hz = 20,
 		.gain_scale_max = 2,
+		.unreachable_hz = 0.5,
+		.unreachable_s = 0.3,
 	};
 	observer_config_default(&cfg->observer);
 }
@@ -53,7 +55,9 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	    !(cfg->stall_grace_s >= 0) || cfg->stall_grace_s > 10 ||
 	    !(cfg->motor_tau_s >= 0) || cfg->motor_tau_s > 1 ||
 	    !(cfg->gain_ref_hz >= 0) || !isfinite(cfg->gain_ref_hz) ||
-	    !(cfg->gain_scale_max >= 1) || cfg->gain_scale_max > 10)
+	    !(cfg->gain_scale_max >= 1) || cfg->gain_scale_max > 10 ||
+	    !positive(cfg->unreachable_hz) || !positive(cfg->unreachable_s) ||
+	    cfg->unreachable_s > 1)
 		return -EINVAL;
 	r = calibration_validate(cal);
 	if (r < 0)
@@ -113,6 +117,9 @@ void controller_start(struct controller *c, double from_hz)
 	c->seen_spinning = false;
 	c->last_valid_hz = 0;
 	c->obs_running = false;
+	c->unreachable = false;
+	c->unreachable_timer_s = 0;
+	c->held_hz = 0;
 }
 
 void controller_stop(struct controller *c)
@@ -201,6 +208,49 @@ static void controller_judge_stall(struct controller *c,
 static double clamp(double v, double lo, double hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
+}
+
+#define HELD_TAU_S	0.2
+
+/*
+ * The target is out of reach when the drive sits at its ceiling and the
+ * rotor still turns slower: more drive is what it would need and there is
+ * none (a press the motor cannot carry at this speed, a sagging supply,
+ * a lowered intensity). Judged once the soft start has reached the
+ * target, on the speed the loop closes on, over unreachable_s so that a
+ * press's transient, which pins the drive for some tens of ms, is not
+ * one. Cleared as slowly, back within the margin or off the ceiling.
+ */
+static void controller_judge_reach(struct controller *c,
+				   const struct controller_input *in,
+				   double dt)
+{
+	const struct controller_config *cfg = &c->cfg;
+	double speed = c->obs_running ? c->obs.speed_hz : in->freq_hz;
+	bool short_of = false;
+
+	if (in->valid && dt > 0)
+		c->held_hz = c->held_hz > 0 ?
+			c->held_hz + (in->freq_hz - c->held_hz) *
+				     -expm1(-dt / HELD_TAU_S) :
+			in->freq_hz;
+	if (c->mode != CONTROLLER_RUNNING || c->reference_hz < c->target_hz) {
+		c->unreachable = false;
+		c->unreachable_timer_s = 0;
+		return;
+	}
+	if (in->valid || c->obs_running)
+		short_of = c->duty >= cfg->duty_max - 1e-6 &&
+			   speed < c->target_hz - cfg->unreachable_hz;
+	if (short_of == c->unreachable) {
+		c->unreachable_timer_s = 0;
+		return;
+	}
+	c->unreachable_timer_s += dt;
+	if (c->unreachable_timer_s >= cfg->unreachable_s) {
+		c->unreachable = short_of;
+		c->unreachable_timer_s = 0;
+	}
 }
 
 /* How much faster than at gain_ref_hz the loop may be at the reference. */
@@ -371,6 +421,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		c->duty = want;
 		break;
 	}
+	controller_judge_reach(c, in, dt);
 
 	*ret = (struct controller_output) {
 		.duty = c->duty,
@@ -379,5 +430,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		.in_contact = c->in_contact,
 		.stalled = c->stalled,
 		.saturated = saturated,
+		.unreachable = c->unreachable,
+		.held_hz = c->held_hz,
 	};
 }

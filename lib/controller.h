@@ -54,6 +54,13 @@ struct controller_config {
 	 */
 	double gain_ref_hz;
 	double gain_scale_max;
+	/* Unreachable target: the drive pinned at duty_max with the speed
+	 * more than unreachable_hz below the target for unreachable_s
+	 * (docs/control.md); cleared after the same time back within it
+	 * or off the ceiling.
+	 */
+	double unreachable_hz;
+	double unreachable_s;
 };
 
 enum controller_mode {
@@ -77,6 +84,11 @@ struct controller_output {
 	bool in_contact;
 	bool stalled;
 	bool saturated;		/* at duty_max or the slew limit */
+	/* the target is out of the motor's reach as things are (a firm
+	 * press, a sagging supply): held_hz is what it holds instead
+	 */
+	bool unreachable;
+	double held_hz;		/* the speed, averaged over ~0.2 s */
 };
 
 struct controller {
@@ -94,6 +106,9 @@ struct controller {
 	bool seen_spinning;	/* read at a speed a stall can be judged at */
 	struct observer obs;
 	bool obs_running;	/* seeded from a first valid estimate */
+	bool unreachable;
+	double unreachable_timer_s;
+	double held_hz;
 };
 
 /*
