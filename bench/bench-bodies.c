@@ -33,7 +33,7 @@
 #define BAND_HZ		1.0
 #define SETTLE_S	0.3	/* after a press or a lift, not in_band */
 #define CONTACT_GRACE_S	0.1	/* after a true change, not judged */
-#define TOUCH_MN	500	/* the press is on above half a light touch */
+#define TOUCH_MN	1000	/* a light touch: pressed from here */
 #define NOTICE_S	1.0	/* an unreachable target must be known by */
 #define REACH_MARGIN_HZ	0.5
 
@@ -159,10 +159,24 @@ static double press_mn(const struct session *s, double t)
 	return from;
 }
 
-/* The true contact state changes where the press crosses TOUCH_MN. */
+/*
+ * The truth: pressed from a light touch (TOUCH_MN) up, lifted off at no
+ * press at all. In between, while a hand's ramp passes, either call is
+ * right.
+ */
+enum truth { TRUTH_LIFTED, TRUTH_BETWEEN, TRUTH_PRESSED };
+
+static enum truth truth_at(const struct session *s, double t)
+{
+	double p = press_mn(s, t);
+
+	return p >= TOUCH_MN ? TRUTH_PRESSED : p <= 0 ? TRUTH_LIFTED :
+							TRUTH_BETWEEN;
+}
+
 static bool truly_pressed(const struct session *s, double t)
 {
-	return press_mn(s, t) >= TOUCH_MN;
+	return truth_at(s, t) == TRUTH_PRESSED;
 }
 
 static void apply_hand(struct control_sim *cs, const struct session *s,
@@ -277,16 +291,21 @@ static bool settling(const struct session *s, double t)
 	return false;
 }
 
+/* Time since the truth last was something else, up to the grace. */
 static double since_true_change(const struct session *s, double t)
 {
 	double dt = 0.001, u;
-	bool now = truly_pressed(s, t);
+	enum truth now = truth_at(s, t);
 
 	for (u = t; u > 0 && t - u < CONTACT_GRACE_S; u -= dt)
-		if (truly_pressed(s, u) != now)
+		if (truth_at(s, u) != now)
 			return t - u;
 	return CONTACT_GRACE_S;
 }
+
+/* BODIES_TRACE=<session>: its closed-loop run, every 5 ms, on stderr */
+static int trace_session = -1;
+static unsigned int session_index;
 
 static int run_session(const struct session *s, uint32_t rate_hz,
 		       const struct calibration *cal, const reach_table reach,
@@ -298,7 +317,7 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 	struct safety_input in;
 	struct safety_verdict v;
 	double t, f, seg_unreach_since = -1, lift_at = -1;
-	bool seen_contact = false, was_pressed, reported = false;
+	bool seen_contact = false, was_lifted, reported = false;
 	int i, n = (int)(RUN_S / TICK_S + 0.5), r;
 
 	if (!cs)
@@ -320,10 +339,10 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 		goto out;
 	cs->closed_loop = closed;
 	cs->open_duty = calibration_duty_for(cal, s->target_hz);
-	was_pressed = truly_pressed(s, 0);
+	was_lifted = truth_at(s, 0) == TRUTH_LIFTED;
 
 	for (i = 0; i < n; i++) {
-		bool pressed, reach_now, unreachable, judged;
+		bool pressed, lifted, reach_now, unreachable, judged;
 		double ax, ay, amp, top;
 
 		t = i * TICK_S;
@@ -340,6 +359,14 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 		reach_now = top >= s->target_hz + REACH_MARGIN_HZ;
 		unreachable = top < s->target_hz - BAND_HZ;
 
+		if (closed && (int)session_index == trace_session && i % 5 == 0)
+			fprintf(stderr, "%.3f press=%.0f truth=%d contact=%d load=%.2f f=%.2f read=%.2f ok=%d target=%.2f duty=%.3f amp=%.2f unreach=%d top=%.1f\n",
+				t, press_mn(s, t), truth_at(s, t),
+				cs->out.in_contact, cs->out.load_hz, f,
+				cs->last.freq_hz, estimate_valid(&cs->last),
+				s->target_hz, cs->out.duty,
+				cs->last.amplitude_ms2, cs->out.unreachable,
+				top);
 		judged = t >= WARM_S && !settling(s, t) && reach_now;
 		if (judged) {
 			ret->band_n++;
@@ -355,7 +382,7 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 		ax = cs->plant.a_umps2[0] / 1e6;
 		ay = cs->plant.a_umps2[1] / 1e6;
 		amp = hypot(ax, ay);
-		if (pressed)
+		if (cs->plant.contact)
 			ret->dose_true += amp * TICK_S;
 		if (cs->out.in_contact && estimate_valid(&cs->last))
 			ret->dose_rec += cs->last.amplitude_ms2 * TICK_S;
@@ -378,14 +405,15 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 			safety_acknowledge(&mon);
 
 		/* lift-offs: each must be called within CONTACT_GRACE_S */
-		if (was_pressed && !pressed) {
+		lifted = truth_at(s, t) == TRUTH_LIFTED;
+		if (!was_lifted && lifted) {
 			ret->liftoffs++;
 			lift_at = t;
 		}
 		if (lift_at >= 0 && !cs->out.in_contact)
 			lift_at = -1;
 		if (lift_at >= 0 && (t - lift_at > CONTACT_GRACE_S ||
-				     pressed)) {
+				     !lifted)) {
 			ret->missed_liftoffs++;
 			lift_at = -1;
 		}
@@ -397,8 +425,9 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 			/* one count per false lift-off */
 			seen_contact = false;
 		}
-		was_pressed = pressed;
-		if (t >= WARM_S && since_true_change(s, t) >= CONTACT_GRACE_S) {
+		was_lifted = lifted;
+		if (t >= WARM_S && truth_at(s, t) != TRUTH_BETWEEN &&
+		    since_true_change(s, t) >= CONTACT_GRACE_S) {
 			ret->contact_n++;
 			if (cs->out.in_contact == pressed)
 				ret->contact_ok++;
@@ -492,10 +521,16 @@ int main(void)
 	unsigned int ripple_n[TREMOR_BINS] = { 0 };
 	const char *env = getenv("RATE_HZ");
 	uint32_t rate_hz = env ? (uint32_t)strtoul(env, NULL, 10) : 3200;
+	unsigned int worst = 0;
+	double worst_dose = 0;
 	double tremor_gain = 0;
 	unsigned int i, k;
 	int r;
 
+	env = getenv("BODIES_TRACE");
+	if (env)
+		trace_session = atoi(env);
+	env = getenv("RATE_HZ");
 	control_sim_sample_hz = rate_hz;
 	printf("bench-bodies: %u sessions, accelerometer at %u Hz\n",
 	       SESSIONS, rate_hz);
@@ -507,6 +542,7 @@ int main(void)
 		struct session s;
 		struct run c, o;
 
+		session_index = i;
 		draw_session(&s);
 		if (!cal_sim)
 			return 1;
@@ -547,6 +583,17 @@ int main(void)
 		dose_err = c.dose_true > 0 ?
 			100 * fabs(c.dose_rec - c.dose_true) / c.dose_true : 0;
 		group_add(&all, &c, &o, dose_err);
+		if (getenv("BODIES_LIST"))
+			fprintf(stderr, "session %u target=%.1f supply=%.2f sag=%.1f start_mn=%d band=%.1f contact=%.1f fp=%u missed=%u dose=%.1f unrep=%u\n",
+				i, s.target_hz, s.supply_ppm / 1e6, s.sag_at,
+				s.start_mn, pct(c.band_in, c.band_n),
+				pct(c.contact_ok, c.contact_n), c.false_pauses,
+				c.missed_liftoffs, dose_err,
+				c.unreachable_unreported);
+		if (dose_err > worst_dose) {
+			worst_dose = dose_err;
+			worst = i;
+		}
 		k = s.target_hz < 33.3 ? 0 : s.target_hz < 46.7 ? 1 : 2;
 		group_add(&by_band[k], &c, &o, dose_err);
 		group_add(&by_press[firmest_mn(&s) >= 4000], &c, &o,
@@ -576,6 +623,7 @@ int main(void)
 		if (g > tremor_gain)
 			tremor_gain = g;
 	}
+	(void)worst;
 	printf("bodies: sessions=%u in_band_pct=%.2f open_in_band_pct=%.2f tremor_gain=%.2f contact_correct_pct=%.2f false_pauses=%u missed_liftoffs=%u dose_err_pct=%.2f unreachable_unreported=%u\n",
 	       all.sessions, pct(all.band_in, all.band_n),
 	       pct(all.oband_in, all.oband_n), tremor_gain,

@@ -26,8 +26,13 @@ struct controller_config {
 	double ramp_hz_per_s;	/* soft start: reference slope */
 	double soft_stop_s;	/* soft stop: full drive to zero in this time */
 	double duty_max;	/* ceiling, <= the kernel's */
-	double contact_ratio;	/* amplitude / free-air below this: contact */
-	double liftoff_ratio;	/* above this: lifted off (hysteresis) */
+	/* Contact from the load (docs/control.md "Contact"): the speed the
+	 * drive would give in free air, by the calibration, less the
+	 * speed read, as it settles. Above contact_load_hz is contact,
+	 * below liftoff_load_hz lifted off.
+	 */
+	double contact_load_hz;
+	double liftoff_load_hz;
 	double contact_s;	/* a change must hold this long */
 	double stall_duty;	/* stall only judged at or above this drive */
 	double stall_ratio;	/* fast amplitude / free-air amplitude at the
@@ -81,6 +86,7 @@ struct controller_input {
 struct controller_output {
 	double duty;		/* 0 .. duty_max, drive this now */
 	double reference_hz;	/* where the soft start has got to */
+	double load_hz;		/* the speed the load takes off, see above */
 	bool in_contact;
 	bool stalled;
 	bool saturated;		/* at duty_max or the slew limit */
@@ -101,6 +107,9 @@ struct controller {
 	double last_valid_hz;	/* the last valid estimate since start */
 	bool in_contact, stalled;
 	double contact_timer_s, stall_timer_s;
+	/* contact: the free-air model of the reading, the load it finds */
+	bool model_running;
+	double model_hz, load_lag_hz, load_hz;
 	double run_s;		/* since controller_start() */
 	bool seen_valid;	/* a valid estimate since controller_start() */
 	bool seen_spinning;	/* read at a speed a stall can be judged at */
