@@ -80,6 +80,8 @@ static const char *const reason_text[_SAFETY_REASON_MAX] = {
 	[SAFETY_REASON_SESSION_CAP] =
 		"vibration time for this session reached its limit",
 	[SAFETY_REASON_LOST_CONTACT] = "head lifted off the body",
+	[SAFETY_REASON_TARGET_UNREACHABLE] =
+		"the motor cannot reach the therapy band under this press",
 };
 
 const char *safety_reason_to_string(enum safety_reason reason)
@@ -522,6 +524,7 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 		    struct safety_verdict *ret)
 {
 	const struct safety_limits *l;
+	enum safety_reason pause_reason = SAFETY_REASON_NONE;
 	bool pause = false, newly_tripped, was_tripped;
 	uint64_t now, dt_ns = 0;
 
@@ -633,6 +636,9 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 		else
 			latch(m, SAFETY_REASON_LOST_CONTACT, now);
 	}
+	if (in->driving && in->target_unreachable && !pause &&
+	    safety_unreachable_action(l, in->held_mhz) == SAFETY_PAUSE)
+		pause_reason = SAFETY_REASON_TARGET_UNREACHABLE;
 
 	m->was_driving = in->driving;
 	m->last_duty_permille = in->duty_permille > SAFETY_PERMILLE_MAX ?
@@ -659,9 +665,25 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 		} else if (pause) {
 			ret->action = SAFETY_PAUSE;
 			ret->reason = SAFETY_REASON_LOST_CONTACT;
+		} else if (pause_reason != SAFETY_REASON_NONE) {
+			ret->action = SAFETY_PAUSE;
+			ret->reason = pause_reason;
 		}
 	}
 	return 0;
+}
+
+enum safety_action safety_unreachable_action(const struct safety_limits *l,
+					     uint32_t held_mhz)
+{
+	/*
+	 * Short of the prescription but within the band is still the
+	 * relaxing band, at less intensity than prescribed (the amplitude
+	 * goes with w^2): going on treats the patient, and the report keeps
+	 * the record true. Below the band's floor it is no therapy setting
+	 * any more; a person lightens the press and resumes.
+	 */
+	return held_mhz >= l->min_freq_mhz ? SAFETY_OK : SAFETY_PAUSE;
 }
 
 int safety_acknowledge(struct safety_monitor *m)

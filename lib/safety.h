@@ -140,6 +140,7 @@ enum safety_reason {
 	SAFETY_REASON_SITE_CAP,
 	SAFETY_REASON_SESSION_CAP,
 	SAFETY_REASON_LOST_CONTACT,
+	SAFETY_REASON_TARGET_UNREACHABLE,
 	_SAFETY_REASON_MAX,
 };
 
@@ -259,6 +260,11 @@ struct safety_input {
 	bool in_contact;		/* head on a body */
 	bool kernel_estop;		/* e-stop asserted (kernel reports) */
 	bool kernel_watchdog_trip;	/* the kernel's watchdog fired */
+	/* the controller cannot reach the target as things are (drive at
+	 * its ceiling, speed short): it holds held_mhz instead
+	 */
+	bool target_unreachable;
+	uint32_t held_mhz;
 };
 
 struct safety_verdict {
@@ -326,6 +332,16 @@ int safety_acknowledge(struct safety_monitor *m);
  */
 int safety_may_start(const struct safety_monitor *m,
 		     enum safety_reason *ret_reason);
+
+/*
+ * The target is out of the motor's reach (a press firmer than it can
+ * carry at that speed, a sagging supply) and it holds @held_mhz instead:
+ * SAFETY_OK, the session goes on at the held frequency, while that is
+ * within the therapy band; SAFETY_PAUSE (TARGET_UNREACHABLE) below it.
+ * Either way the daemon reports it (docs/safety.md, "Unreachable target").
+ */
+enum safety_action safety_unreachable_action(const struct safety_limits *l,
+					     uint32_t held_mhz);
 
 /* The head moved to another site: the per-site vibration time restarts. */
 void safety_monitor_site_changed(struct safety_monitor *m);

@@ -701,6 +701,46 @@ static void test_lost_contact_stops_when_configured(void **state)
 	assert_int_equal(v.action, SAFETY_STOP);
 }
 
+/*
+ * A target out of reach goes on at the frequency held while that is in
+ * the therapy band (the session and the record say so), and pauses, not
+ * stops, once even that falls below the band.
+ */
+static void test_unreachable_target_goes_on_in_band_and_pauses_below(void **state)
+{
+	struct safety_limits l = defaults();
+	struct safety_monitor m;
+	struct safety_input in;
+	struct safety_verdict v;
+
+	(void)state;
+	assert_int_equal(safety_unreachable_action(&l, 54000), SAFETY_OK);
+	assert_int_equal(safety_unreachable_action(&l, 20000), SAFETY_OK);
+	assert_int_equal(safety_unreachable_action(&l, 19999), SAFETY_PAUSE);
+	monitor_new(&m, &l);
+	drive_ok_until(&m, 0, SEC, 10 * MS);
+	in = driving_ok(SEC + 10 * MS);
+	in.target_unreachable = true;
+	in.held_mhz = 54000;
+	v = eval(&m, in);
+	assert_int_equal(v.action, SAFETY_OK);
+	in = driving_ok(SEC + 20 * MS);
+	in.target_unreachable = true;
+	in.held_mhz = 17000;
+	v = eval(&m, in);
+	assert_int_equal(v.action, SAFETY_PAUSE);
+	assert_int_equal(v.reason, SAFETY_REASON_TARGET_UNREACHABLE);
+	assert_string_not_equal(safety_reason_to_string(v.reason),
+				"unknown safety reason");
+	/* lifted off as well: the lift-off is the reason given */
+	in.now_ns += 10 * MS;
+	in.in_contact = false;
+	v = eval(&m, in);
+	assert_int_equal(v.reason, SAFETY_REASON_LOST_CONTACT);
+	v = eval(&m, driving_ok(SEC + 40 * MS));
+	assert_int_equal(v.action, SAFETY_OK);
+}
+
 static void test_site_cap_stops_at_the_cap(void **state)
 {
 	struct safety_limits l = defaults();
@@ -1099,6 +1139,7 @@ int main(void)
 		cmocka_unit_test(test_stuck_sensor_stops),
 		cmocka_unit_test(test_lost_contact_pauses_without_latching),
 		cmocka_unit_test(test_lost_contact_stops_when_configured),
+		cmocka_unit_test(test_unreachable_target_goes_on_in_band_and_pauses_below),
 		cmocka_unit_test(test_site_cap_stops_at_the_cap),
 		cmocka_unit_test(test_session_cap_stops_at_the_cap),
 		cmocka_unit_test(test_stop_latches_until_acknowledged),
