@@ -603,6 +603,8 @@ static void control_loop(struct control_thread *ct)
 		t.in_contact = out.in_contact;
 		t.stalled = out.stalled;
 		t.saturated = out.saturated;
+		t.unreachable = out.unreachable;
+		t.held_hz = out.held_hz;
 
 		/* Skip missed periods without drift, as cyclictest does. */
 		next += period;

@@ -60,6 +60,8 @@ struct telemetry {
 	bool in_contact;
 	bool stalled;
 	bool saturated;
+	bool unreachable;		/* lib/controller: target out of reach */
+	double held_hz;			/* the speed held, ~0.2 s average */
 	uint16_t calibration_step;	/* while calibrating */
 	uint64_t cmd;			/* the command word obeyed */
 };

@@ -116,6 +116,11 @@ static const char *const migrations[] = {
 	"  when_usec INTEGER,"
 	"  daily INTEGER NOT NULL CHECK (daily IN (0, 1)),"
 	"  next_due_usec INTEGER NOT NULL);",
+	/* 1 -> 2: the frequency a step held when its target was out of
+	 * the motor's reach (0: the target was held)
+	 */
+	"ALTER TABLE steps ADD COLUMN held_freq_mhz INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == HISTORY_SCHEMA_VERSION,
@@ -758,6 +763,30 @@ int history_step_put(struct history *h, uint64_t session_id,
 	return step_done(h, st);
 }
 
+int history_step_set_held(struct history *h, uint64_t session_id,
+			  unsigned int step, uint32_t held_mhz)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!h || !held_mhz || held_mhz > INT32_MAX)
+		return -EINVAL;
+	r = prepare(h,
+		    "UPDATE steps SET held_freq_mhz = ?3"
+		    " WHERE session_id = ?1 AND step = ?2"
+		    " AND (held_freq_mhz = 0 OR held_freq_mhz > ?3)",
+		    &st);
+	if (r < 0)
+		return r;
+	bind_u64(st, 1, session_id);
+	sqlite3_bind_int64(st, 2, step);
+	sqlite3_bind_int64(st, 3, held_mhz);
+	r = step_done(h, st);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
 int history_event_add(struct history *h, uint64_t session_id,
 		      uint64_t usec, const char *kind, const char *text)
 {
@@ -948,7 +977,8 @@ int history_list_steps(struct history *h, uint64_t session_id,
 	if (r < 0)
 		return r;
 	r = prepare(h,
-		    "SELECT step, site, freq_mhz, contact_usec, dose, outcome"
+		    "SELECT step, site, freq_mhz, contact_usec, dose, outcome,"
+		    " held_freq_mhz"
 		    " FROM steps WHERE session_id = ?1 ORDER BY step",
 		    &st);
 	if (r < 0)
@@ -966,6 +996,7 @@ int history_list_steps(struct history *h, uint64_t session_id,
 			.contact_usec = column_u64(st, 3),
 			.dose_ms2s = sqlite3_column_double(st, 4),
 			.outcome = column_text(st, 5),
+			.held_freq_mhz = (uint32_t)column_u64(st, 6),
 		};
 		r = cb(&s, userdata);
 		if (r < 0)
@@ -1223,6 +1254,11 @@ static int json_step(const struct history_step *s, void *userdata)
 	fputc(',', f);
 	json_key(f, "frequency_hz");
 	put_mhz(f, s->freq_mhz);
+	if (s->held_freq_mhz) {
+		fputc(',', f);
+		json_key(f, "held_frequency_hz");
+		put_mhz(f, s->held_freq_mhz);
+	}
 	fprintf(f, ",\"contact_usec\":%" PRIu64 ",", s->contact_usec);
 	json_key(f, "dose");
 	put_milli(f, s->dose_ms2s);

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define HISTORY_DEFAULT_PATH "/var/lib/massaged/history.db"
-#define HISTORY_SCHEMA_VERSION 1
+#define HISTORY_SCHEMA_VERSION 2
 /* Longest text field accepted, in bytes. */
 #define HISTORY_TEXT_MAX 4096
 
@@ -117,6 +117,15 @@ int history_step_put(struct history *h, uint64_t session_id,
 		     uint64_t contact_usec, double dose_ms2s,
 		     const char *outcome);
 
+/*
+ * The step's target was out of the motor's reach and it held @held_mhz
+ * instead (> 0): kept as the lowest held; 0 in the record means the
+ * target was held. Changes nothing before history_step_put() of that
+ * step or where it already held less; -EINVAL for 0.
+ */
+int history_step_set_held(struct history *h, uint64_t session_id,
+			  unsigned int step, uint32_t held_mhz);
+
 /* An event: @kind "fault", "estop", "pause", "resume", "lost-contact"... */
 int history_event_add(struct history *h, uint64_t session_id,
 		      uint64_t usec, const char *kind, const char *text);
@@ -162,6 +171,7 @@ struct history_step {
 	unsigned int step;
 	const char *site;
 	uint32_t freq_mhz;
+	uint32_t held_freq_mhz;	/* 0: the target was held */
 	uint64_t contact_usec;
 	double dose_ms2s;
 	const char *outcome;

@@ -329,6 +329,10 @@ static int property_get(sd_bus *bus, const char *path _unused_,
 					     m->fault_text : "");
 	if (strcmp(property, "SessionId") == 0)
 		return sd_bus_message_append(reply, "t", si.id);
+	if (strcmp(property, "HeldFrequency") == 0)
+		return sd_bus_message_append(reply, "d", si.held_hz);
+	if (strcmp(property, "HeldReason") == 0)
+		return sd_bus_message_append(reply, "s", si.held_reason);
 	if (strcmp(property, "Program") == 0)
 		return sd_bus_message_append(reply, "s", si.program);
 	if (strcmp(property, "Patient") == 0) {
@@ -785,6 +789,8 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Patient", "s", property_get, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
 	SD_BUS_PROPERTY("Site", "s", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("HeldFrequency", "d", property_get, 0, P_CHANGE),
+	SD_BUS_PROPERTY("HeldReason", "s", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("Progress", "(uuuuttb)", property_get, 0, P_CHANGE),
 	SD_BUS_PROPERTY("ControlLoopStatistics", "(ttttttt)", property_get,
 			0, 0),
@@ -877,6 +883,10 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_ARGS("t", session_id, "s", outcome), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Fault", SD_BUS_ARGS("s", reason, "s", text),
 				0),
+	SD_BUS_SIGNAL_WITH_ARGS("TargetUnreachable",
+				SD_BUS_ARGS("d", target_hz, "d", held_hz,
+					    "s", reason),
+				0),
 	SD_BUS_VTABLE_END
 };
 
@@ -906,7 +916,8 @@ static int on_dirty(sd_event_source *s _unused_, void *userdata)
 						     "Intensity", "FaultReason",
 						     "FaultText", "SessionId",
 						     "Program", "Patient",
-						     "Site", "Progress",
+						     "Site", "HeldFrequency",
+						     "HeldReason", "Progress",
 						     "Frequency", "Amplitude",
 						     "Contact", NULL);
 	if (m->telemetry_emit_timer && m->bus && bus_live(m) &&
@@ -980,6 +991,15 @@ void bus_mark_dirty(Manager *m)
 {
 	if (m->dirty_source)
 		sd_event_source_set_enabled(m->dirty_source, SD_EVENT_ONESHOT);
+}
+
+void bus_target_unreachable(Manager *m, double target_hz, double held_hz,
+			    const char *reason)
+{
+	if (m->bus)
+		(void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE,
+					 "TargetUnreachable", "dds", target_hz,
+					 held_hz, reason);
 }
 
 void bus_session_finished(Manager *m, uint64_t id, const char *outcome)

@@ -39,5 +39,8 @@ void bus_free(Manager *m);
 void bus_mark_dirty(Manager *m);
 /* The session ended: SessionFinished, and forget its owner. */
 void bus_session_finished(Manager *m, uint64_t id, const char *outcome);
+/* The session's target is out of reach: TargetUnreachable. */
+void bus_target_unreachable(Manager *m, double target_hz, double held_hz,
+			    const char *reason);
 
 #endif

@@ -52,6 +52,11 @@ struct session {
 	size_t step;
 	const char *step_outcome;	/* of the step being left */
 	bool contact_fed, contact;
+	/* the target out of reach (lib/controller), as last reported */
+	bool unreachable;
+	double held_hz;
+	char held_reason[160];
+	uint32_t held_mhz[PROGRAM_MAX_STEPS];	/* lowest held, 0: target */
 	sd_event_source *timer;
 	sd_event_source *checkpoint_timer;
 	struct session_event events[16];
@@ -182,6 +187,14 @@ static void session_put_step(Manager *m, size_t step, const char *outcome)
 			     outcome);
 	if (r < 0)
 		session_history_warn(m, r, "record a step");
+	if (s->held_mhz[step]) {
+		r = history_step_set_held(m->sessions->history, s->id,
+					  (unsigned int)step,
+					  s->held_mhz[step]);
+		if (r < 0)
+			session_history_warn(m, r,
+					     "record a step's held frequency");
+	}
 }
 
 static void session_checkpoint(Manager *m)
@@ -868,6 +881,7 @@ void session_get_info(Manager *m, struct session_info *ret)
 		.program = ss ? ss->last_program : "",
 		.patient = ss ? ss->last_patient : "",
 		.site = "",
+		.held_reason = "",
 		.id = ss ? ss->last_id : 0,
 	};
 	if (!s || scheduler_get_progress(&s->sched, now_ns(), &p) < 0)
@@ -885,6 +899,8 @@ void session_get_info(Manager *m, struct session_info *ret)
 	ret->repetitions = p.repetitions;
 	ret->step_left_usec = p.step_left_ns / NSEC_PER_USEC;
 	ret->session_left_usec = p.session_left_ns / NSEC_PER_USEC;
+	ret->held_hz = s->unreachable ? s->held_hz : 0;
+	ret->held_reason = s->unreachable ? s->held_reason : "";
 }
 
 bool sessions_ready(Manager *m)
@@ -918,6 +934,60 @@ void sessions_queue_changed(Manager *m)
 
 /* --- from the Manager ----------------------------------------------------- */
 
+/*
+ * The controller cannot reach the target as things are and holds less
+ * (lib/controller, "unreachable"): never silent. The session says so in
+ * its event log, on the bus (HeldFrequency, HeldReason, the
+ * TargetUnreachable signal) and on the step's record; lib/safety decides
+ * whether it goes on at the held frequency or pauses (the supervisor
+ * acts on that), docs/safety.md says why.
+ */
+static void session_on_reach(Manager *m, struct session *s)
+{
+	const struct telemetry *t = &m->last;
+	double target = m->target_mhz / 1000.0;
+	bool goes_on;
+	char text[sizeof(s->held_reason) + 64];
+
+	if (t->unreachable) {
+		s->held_hz = t->held_hz;
+		if (s->step < ARRAY_SIZE(s->held_mhz)) {
+			uint32_t mhz = (uint32_t)(t->held_hz * 1000);
+			uint32_t *held = &s->held_mhz[s->step];
+
+			if (mhz && (!*held || mhz < *held))
+				*held = mhz;
+		}
+	}
+	if (t->unreachable == s->unreachable)
+		return;
+	s->unreachable = t->unreachable;
+	if (!s->unreachable) {
+		/* a rest or a pause ends it too: only a recovery is news */
+		if (s->sched.state == SCHEDULER_VIBRATING) {
+			snprintf(text, sizeof(text),
+				 "back at the target, %.1f Hz", target);
+			session_event(m, "reachable", text);
+		}
+		bus_mark_dirty(m);
+		return;
+	}
+	goes_on = safety_unreachable_action(&m->config.limits,
+					    (uint32_t)(t->held_hz * 1000)) ==
+		  SAFETY_OK;
+	snprintf(s->held_reason, sizeof(s->held_reason),
+		 "the drive is at its limit: the press is too firm, or the supply too low, for %.1f Hz",
+		 target);
+	snprintf(text, sizeof(text), "held %.1f Hz of %.1f Hz: %s; %s",
+		 t->held_hz, target, s->held_reason,
+		 goes_on ? "the session goes on" :
+			   "below the therapy band, paused");
+	session_event(m, "unreachable", text);
+	log_warning("Session %" PRIu64 ": %s.", s->id, text);
+	bus_target_unreachable(m, target, t->held_hz, s->held_reason);
+	bus_mark_dirty(m);
+}
+
 void sessions_on_telemetry(Manager *m)
 {
 	struct session *s = m->sessions ? m->sessions->current : NULL;
@@ -925,6 +995,7 @@ void sessions_on_telemetry(Manager *m)
 
 	if (!s || !m->have_last)
 		return;
+	session_on_reach(m, s);
 	if (!s->contact_fed || s->contact != m->last.in_contact) {
 		s->contact_fed = true;
 		s->contact = m->last.in_contact;
@@ -962,7 +1033,10 @@ void sessions_on_manager_state(Manager *m)
 			return;
 		/* The supervisor paused the drive (lost contact): the
 		 * session waits for a person to resume it. */
-		session_event(m, "lost-contact", text ?: "paused");
+		session_event(m, m->fault_reason ==
+					 SAFETY_REASON_TARGET_UNREACHABLE ?
+					 "unreachable-pause" : "lost-contact",
+			      text ?: "paused");
 		if (scheduler_pause(&s->sched, now_ns()) < 0)
 			return;
 		break;

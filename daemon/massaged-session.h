@@ -47,6 +47,11 @@ struct session_info {
 	bool resting;
 	uint32_t step, n_steps, repetition, repetitions;
 	uint64_t step_left_usec, session_left_usec;
+	/* the target is out of the motor's reach: the frequency held, and
+	 * why ("" and 0 while the target is held)
+	 */
+	double held_hz;
+	const char *held_reason;
 };
 
 /* Open the history, mark crashed sessions interrupted, arm plans. */

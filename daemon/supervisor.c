@@ -100,6 +100,8 @@ static void supervisor_input(Manager *m, const struct telemetry *t,
 		.in_contact = !m->contact_seen || t->in_contact,
 		.kernel_estop = m->estop_asserted,
 		.kernel_watchdog_trip = m->watchdog_tripped,
+		.target_unreachable = t->unreachable,
+		.held_mhz = t->held_hz > 0 ? (uint32_t)(t->held_hz * 1000) : 0,
 	};
 	m->watchdog_tripped = false;
 

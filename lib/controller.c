@@ -145,6 +145,7 @@ enum controller_mode controller_mode(const struct controller *c)
 /* smoothing of the load's lead (below) and of its output */
 #define LOAD_LEAD_TAU_S		0.016
 #define LOAD_SMOOTH_TAU_S	0.010
+#define CONTACT_SETTLE_S	0.1
 
 static double lowpass(double y, double x, double dt, double tau)
 {
@@ -204,6 +205,19 @@ static void controller_judge_contact(struct controller *c,
 	       tau / LOAD_LEAD_TAU_S * (shortfall - c->load_lag_hz);
 	c->load_hz = lowpass(c->load_hz, lead, dt, LOAD_SMOOTH_TAU_S);
 
+	/*
+	 * A soft start from rest accelerates the rotor faster than the
+	 * first-order model follows; judged only from CONTACT_SETTLE_S
+	 * after the target is reached, the state held until then (a start
+	 * on the body is called contact once the ramp is over).
+	 */
+	if (c->mode != CONTROLLER_RUNNING || c->reference_hz < c->target_hz) {
+		c->at_target_s = 0;
+		return;
+	}
+	c->at_target_s += dt;
+	if (c->at_target_s < CONTACT_SETTLE_S)
+		return;
 	looks_pressed = c->load_hz > (c->in_contact ? c->cfg.liftoff_load_hz :
 						      c->cfg.contact_load_hz);
 	if (looks_pressed == c->in_contact) {

@@ -110,6 +110,7 @@ struct controller {
 	/* contact: the free-air model of the reading, the load it finds */
 	bool model_running;
 	double model_hz, load_lag_hz, load_hz;
+	double at_target_s;	/* since the soft start reached the target */
 	double run_s;		/* since controller_start() */
 	bool seen_valid;	/* a valid estimate since controller_start() */
 	bool seen_spinning;	/* read at a speed a stall can be judged at */

@@ -138,7 +138,7 @@ void massager_status_done(struct massager_status *s)
 {
 	char **strings[] = { &s->state,	       &s->status_text, &s->device,
 			     &s->fault_reason, &s->fault_text,	&s->program,
-			     &s->patient,      &s->site };
+			     &s->patient,      &s->site,	&s->held_reason };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
 		free(*strings[i]);
@@ -172,6 +172,8 @@ static const struct property_map {
 	P("Program", "s", program),
 	P("Patient", "s", patient),
 	P("Site", "s", site),
+	P("HeldFrequency", "d", held_frequency),
+	P("HeldReason", "s", held_reason),
 	P("Progress", "(uuuuttb)", progress),
 	P("ControlLoopStatistics", "(ttttttt)", loop),
 #undef P

@@ -126,9 +126,10 @@ static void print_status_line(struct session_wait *w)
 	char line[256], bar[32], left[64];
 	int n;
 
-	n = snprintf(line, sizeof(line), "%-11s %5.1f Hz %6.2f m/s² %s",
-		     s->state ? s->state : "?", s->frequency, s->amplitude,
-		     s->contact ? "contact   " : "no contact");
+	n = snprintf(line, sizeof(line), "%-11s %5.1f Hz%s %6.2f m/s² %s",
+		     s->state ? s->state : "?", s->frequency,
+		     s->held_frequency > 0 ? " (target out of reach)" : "",
+		     s->amplitude, s->contact ? "contact   " : "no contact");
 	if (p->steps && s->session_id && state_has_session(s->state) && n > 0 &&
 	    (size_t)n < sizeof(line)) {
 		if (s->session_id != w->bar_session || p->step != w->bar_step ||

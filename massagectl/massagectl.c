@@ -247,6 +247,9 @@ static int verb_status(int argc, char **argv, void *userdata)
 	print_field("Band", "%.1f-%.1f Hz", s.frequency_min, s.frequency_max);
 	print_field("Frequency", "%.1f Hz (target %.1f Hz)", s.frequency,
 		    s.target_frequency);
+	if (s.held_frequency > 0)
+		print_field("Held", "%.1f Hz, not the target: %s",
+			    s.held_frequency, empty_dash(s.held_reason));
 	print_field("Amplitude", "%.2f m/s²", s.amplitude);
 	print_field("Contact", "%s", s.contact ? "yes" : "no");
 	print_field("Intensity", "%u‰ (max %u‰)", s.intensity,

@@ -108,9 +108,9 @@ struct massager_loop_stats {
 
 struct massager_status {
 	char *state, *status_text, *device, *fault_reason, *fault_text;
-	char *program, *patient, *site;
+	char *program, *patient, *site, *held_reason;
 	bool realtime, calibrated, contact;
-	double frequency_min, frequency_max, target_frequency;
+	double frequency_min, frequency_max, target_frequency, held_frequency;
 	double frequency, amplitude;
 	uint32_t intensity_max, intensity, thermal_headroom;
 	uint64_t session_id;

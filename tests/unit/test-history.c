@@ -406,6 +406,8 @@ static void test_steps_and_dose_round_trip(void **state)
 	assert_int_equal(sl.st[1].contact_usec, 29 * SEC);
 	assert_float_equal(sl.st[1].dose_ms2s, 18.0, 1e-9);
 	assert_string_equal(sl.outcome[1], "skipped");
+	assert_int_equal(sl.st[0].held_freq_mhz, 0);
+	assert_int_equal(sl.st[1].held_freq_mhz, 0);
 
 	assert_int_equal(history_list_events(f->h, id, collect_event, &el), 0);
 	assert_int_equal(el.n, 2);
@@ -422,6 +424,36 @@ static void test_steps_and_dose_round_trip(void **state)
 	assert_float_equal(c.s.dose_ms2s, 38.125, 1e-9);
 	assert_int_equal(c.s.pain_before, -1);
 	assert_int_equal(c.s.pain_after, -1);
+}
+
+/*
+ * A step whose target was out of reach keeps the lowest frequency it
+ * held, through later writes of the step, and shows it in the export.
+ */
+static void test_step_keeps_the_lowest_frequency_held(void **state)
+{
+	struct fixture *f = *state;
+	struct step_list sl = { 0 };
+	uint64_t id = begin(f->h, "D", 0, T0);
+	char *text = NULL;
+
+	assert_int_equal(history_step_put(f->h, id, 0, "neck", 60000, SEC,
+					  1.0, "running"),
+			 0);
+	assert_int_equal(history_step_set_held(f->h, id, 0, 0), -EINVAL);
+	assert_int_equal(history_step_set_held(f->h, id, 0, 55200), 0);
+	assert_int_equal(history_step_set_held(f->h, id, 0, 54800), 0);
+	assert_int_equal(history_step_set_held(f->h, id, 0, 57000), 0);
+	assert_int_equal(history_step_put(f->h, id, 0, "neck", 60000, 2 * SEC,
+					  2.0, "done"),
+			 0);
+	assert_int_equal(history_list_steps(f->h, id, collect_step, &sl), 0);
+	assert_int_equal(sl.n, 1);
+	assert_int_equal(sl.st[0].held_freq_mhz, 54800);
+	assert_int_equal(history_export(f->h, "json", 0, &text), 0);
+	assert_non_null(strstr(text, "\"frequency_hz\":60.000,"
+				     "\"held_frequency_hz\":54.800,"));
+	free(text);
 }
 
 static void test_ended_session_refuses_checkpoint_and_second_end(
@@ -588,7 +620,7 @@ static void test_json_export_escapes_hostile_strings(void **state)
 	struct fixture *f = *state;
 	char *text = NULL;
 	static const char expected[] =
-		"{\"format\":\"massaged-history\",\"version\":1,\"sessions\":["
+		"{\"format\":\"massaged-history\",\"version\":2,\"sessions\":["
 		"\n{\"id\":1,\"program\":\"neck\","
 		"\"title\":\"Neck, \\\"quick\\\"\","
 		"\"patient\":\"=HYPERLINK(\\\"http://x\\\",\\\"Doe, J\\\")\","
@@ -645,7 +677,7 @@ static void test_export_of_an_empty_history_is_valid(void **state)
 
 	assert_int_equal(history_export(f->h, "json", 0, &text), 0);
 	assert_string_equal(text, "{\"format\":\"massaged-history\","
-				  "\"version\":1,\"sessions\":[\n]}\n");
+				  "\"version\":2,\"sessions\":[\n]}\n");
 	free(text);
 }
 
@@ -1724,6 +1756,7 @@ int main(void)
 		T(test_crash_mid_session_is_marked_interrupted_at_checkpoint),
 		T(test_interrupted_session_keeps_steps_and_gets_an_event),
 		T(test_steps_and_dose_round_trip),
+		T(test_step_keeps_the_lowest_frequency_held),
 		T(test_ended_session_refuses_checkpoint_and_second_end),
 		T(test_pain_scores_are_validated),
 		T(test_list_sessions_newest_first_since_and_limit),
