@@ -317,7 +317,7 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 	struct safety_input in;
 	struct safety_verdict v;
 	double t, f, seg_unreach_since = -1, lift_at = -1;
-	bool seen_contact = false, was_lifted, reported = false;
+	bool seen_contact = false, was_lifted, reported = false, ramped = false;
 	int i, n = (int)(RUN_S / TICK_S + 0.5), r;
 
 	if (!cs)
@@ -378,13 +378,21 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 		if (!closed)
 			continue;
 
-		/* dose: the plant's RMS head acceleration while pressed */
+		/*
+		 * dose: the plant's RMS head acceleration while in contact,
+		 * against what the session records (lib/scheduler: the
+		 * estimator's amplitude while the controller says contact),
+		 * both from the end of the soft start on, as the session's
+		 * dose is
+		 */
 		ax = cs->plant.a_umps2[0] / 1e6;
 		ay = cs->plant.a_umps2[1] / 1e6;
 		amp = hypot(ax, ay);
-		if (cs->plant.contact)
+		if (cs->out.reference_hz >= s->target_hz)
+			ramped = true;
+		if (ramped && cs->plant.contact)
 			ret->dose_true += amp * TICK_S;
-		if (cs->out.in_contact && estimate_valid(&cs->last))
+		if (ramped && cs->out.in_contact && estimate_valid(&cs->last))
 			ret->dose_rec += cs->last.amplitude_ms2 * TICK_S;
 
 		/* lib/safety's verdict, fed as the daemon's supervisor does */
@@ -516,13 +524,14 @@ int main(void)
 						   "47-60hz" };
 	static const char *const press_names[] = { "firmest<4n",
 						    "firmest>=4n" };
+	static const char *const supply_names[] = { "supply-steady",
+						     "supply-sagged" };
 	struct group by_band[3] = { 0 }, by_press[2] = { 0 }, all = { 0 };
+	struct group by_supply[2] = { 0 };
 	double ripple_c[TREMOR_BINS] = { 0 }, ripple_o[TREMOR_BINS] = { 0 };
 	unsigned int ripple_n[TREMOR_BINS] = { 0 };
 	const char *env = getenv("RATE_HZ");
 	uint32_t rate_hz = env ? (uint32_t)strtoul(env, NULL, 10) : 3200;
-	unsigned int worst = 0;
-	double worst_dose = 0;
 	double tremor_gain = 0;
 	unsigned int i, k;
 	int r;
@@ -588,16 +597,15 @@ int main(void)
 				i, s.target_hz, s.supply_ppm / 1e6, s.sag_at,
 				s.start_mn, pct(c.band_in, c.band_n),
 				pct(c.contact_ok, c.contact_n), c.false_pauses,
-				c.missed_liftoffs, dose_err,
+				c.missed_liftoffs,
+				(c.dose_rec - c.dose_true) / c.dose_true * 100,
 				c.unreachable_unreported);
-		if (dose_err > worst_dose) {
-			worst_dose = dose_err;
-			worst = i;
-		}
+
 		k = s.target_hz < 33.3 ? 0 : s.target_hz < 46.7 ? 1 : 2;
 		group_add(&by_band[k], &c, &o, dose_err);
 		group_add(&by_press[firmest_mn(&s) >= 4000], &c, &o,
 			  dose_err);
+		group_add(&by_supply[s.sag_at >= 0], &c, &o, dose_err);
 		k = (unsigned int)(s.tremor_hz - 6);
 		if (k >= TREMOR_BINS)
 			k = TREMOR_BINS - 1;
@@ -613,6 +621,10 @@ int main(void)
 		by_press[k].name = press_names[k];
 		group_print(&by_press[k]);
 	}
+	for (k = 0; k < 2; k++) {
+		by_supply[k].name = supply_names[k];
+		group_print(&by_supply[k]);
+	}
 	for (k = 0; k < TREMOR_BINS; k++) {
 		double c = sqrt(ripple_c[k] / (ripple_n[k] ? ripple_n[k] : 1));
 		double o = sqrt(ripple_o[k] / (ripple_n[k] ? ripple_n[k] : 1));
@@ -623,7 +635,6 @@ int main(void)
 		if (g > tremor_gain)
 			tremor_gain = g;
 	}
-	(void)worst;
 	printf("bodies: sessions=%u in_band_pct=%.2f open_in_band_pct=%.2f tremor_gain=%.2f contact_correct_pct=%.2f false_pauses=%u missed_liftoffs=%u dose_err_pct=%.2f unreachable_unreported=%u\n",
 	       all.sessions, pct(all.band_in, all.band_n),
 	       pct(all.oband_in, all.oband_n), tremor_gain,

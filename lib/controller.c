@@ -6,7 +6,6 @@
 #include <math.h>
 
 #include "controller.h"
-#include "estimator.h"
 
 void controller_config_default(struct controller_config *cfg)
 {
@@ -122,6 +121,7 @@ void controller_start(struct controller *c, double from_hz)
 	c->unreachable = false;
 	c->unreachable_timer_s = 0;
 	c->held_hz = 0;
+	c->unread_s = 0;
 }
 
 void controller_stop(struct controller *c)
@@ -277,13 +277,15 @@ static double clamp(double v, double lo, double hi)
 }
 
 #define HELD_TAU_S	0.2
+#define UNREACHABLE_DUTY_SLACK	0.05
 
 /*
  * The target is out of reach when the drive sits at its ceiling and the
  * rotor still turns slower: more drive is what it would need and there is
  * none (a press the motor cannot carry at this speed, a sagging supply,
  * a lowered intensity). Judged once the soft start has reached the
- * target, on the speed the loop closes on, over unreachable_s so that a
+ * target, on the drive and the speed averaged over HELD_TAU_S (within
+ * UNREACHABLE_DUTY_SLACK of the ceiling), for unreachable_s so that a
  * press's transient, which pins the drive for some tens of ms, is not
  * one. Cleared as slowly, back within the margin or off the ceiling.
  */
@@ -292,22 +294,26 @@ static void controller_judge_reach(struct controller *c,
 				   double dt)
 {
 	const struct controller_config *cfg = &c->cfg;
-	double speed = c->obs_running ? c->obs.speed_hz : in->freq_hz;
 	bool short_of = false;
 
 	if (in->valid && dt > 0)
 		c->held_hz = c->held_hz > 0 ?
-			c->held_hz + (in->freq_hz - c->held_hz) *
-				     -expm1(-dt / HELD_TAU_S) :
+			lowpass(c->held_hz, in->freq_hz, dt, HELD_TAU_S) :
 			in->freq_hz;
+	if (dt > 0)
+		c->duty_avg = lowpass(c->duty_avg, c->duty, dt, HELD_TAU_S);
 	if (c->mode != CONTROLLER_RUNNING || c->reference_hz < c->target_hz) {
 		c->unreachable = false;
 		c->unreachable_timer_s = 0;
 		return;
 	}
-	if (in->valid || c->obs_running)
-		short_of = c->duty >= cfg->duty_max - 1e-6 &&
-			   speed < c->target_hz - cfg->unreachable_hz;
+	/* averaged: a trembling hand takes the drive off its ceiling and
+	 * the speed above and below the mean a few times a second
+	 */
+	if (c->held_hz > 0)
+		short_of = c->duty_avg >= (1 - UNREACHABLE_DUTY_SLACK) *
+					  cfg->duty_max &&
+			   c->held_hz < c->target_hz - cfg->unreachable_hz;
 	if (short_of == c->unreachable) {
 		c->unreachable_timer_s = 0;
 		return;
@@ -320,27 +326,27 @@ static void controller_judge_reach(struct controller *c,
 }
 
 /* A start that reads nothing by then is turning too slowly to be read */
-#define KICK_AFTER_S		0.6
+#define KICK_AFTER_S		0.65
 #define KICK_PER_S		1.0
 
 /*
  * Pressed onto the body before the start, a low target's free-air duty
- * may turn the rotor at ~10 Hz only, where the head moves too little for
- * the estimator (below its minimum amplitude): with no reading the loop
- * would hold that drive until the supervisor stops a motor it cannot see.
- * Until a first reading, while the head moves less than the estimator
- * can read (not merely warming up), the drive therefore grows by KICK_PER_S through
- * the integral, which the loop then owns: the speed, and with it the
- * amplitude (w^2), rises into what can be read. It cannot overshoot the
- * target by much: a load light enough for that is read long before.
+ * may turn the rotor at 10-16 Hz only, where the head moves too little
+ * (or rings too much) for the estimator: with no reading the loop would
+ * hold that drive until the supervisor stops a motor it cannot see.
+ * After KICK_AFTER_S without a valid reading since the start or the
+ * last one (longer than a pressed start's warm-up, ~0.5 s; a sensor lost
+ * while running is stopped by the supervisor long before), the drive
+ * grows by KICK_PER_S through the integral, which the loop then owns:
+ * the speed, and with it the amplitude (w^2), rises into what can be
+ * read. It cannot overshoot the target by much: a load light enough for
+ * that is read long before.
  */
 static void controller_kick_start(struct controller *c,
 				  const struct controller_input *in, double dt)
 {
-	if (c->seen_valid || c->run_s < KICK_AFTER_S ||
-	    c->reference_hz < c->target_hz ||
-	    !(in->amplitude_ms2 <
-	      ESTIMATOR_DEFAULT_MIN_AMPLITUDE_MMS2 / 1000.0))
+	c->unread_s = in->valid ? 0 : c->unread_s + dt;
+	if (c->unread_s < KICK_AFTER_S || c->reference_hz < c->target_hz)
 		return;
 	c->integral = fmin(c->integral + KICK_PER_S * dt, c->cfg.duty_max);
 }

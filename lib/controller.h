@@ -116,6 +116,8 @@ struct controller {
 	bool seen_spinning;	/* read at a speed a stall can be judged at */
 	struct observer obs;
 	bool obs_running;	/* seeded from a first valid estimate */
+	double unread_s;	/* without a valid reading, while running */
+	double duty_avg;	/* over ~0.2 s, for the reach */
 	bool unreachable;
 	double unreachable_timer_s;
 	double held_hz;
