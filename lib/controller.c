@@ -18,6 +18,7 @@ void controller_config_default(struct controller_config *cfg)
 		.duty_max = 1.0,
 		.contact_load_hz = 0.6,
 		.liftoff_load_hz = 0.3,
+		.liftoff_amplitude_ratio = 0.8,
 		.contact_s = 0.02,
 		.stall_duty = 0.3,
 		.stall_ratio = 0.1,
@@ -51,6 +52,8 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	    !isfinite(cfg->ki_per_hz_s) || !positive(cfg->contact_load_hz) ||
 	    !(cfg->liftoff_load_hz <= cfg->contact_load_hz) ||
 	    !isfinite(cfg->liftoff_load_hz) || cfg->contact_s > 1 ||
+	    !(cfg->liftoff_amplitude_ratio >= 0) ||
+	    !(cfg->liftoff_amplitude_ratio <= 1) ||
 	    !(cfg->contact_s >= 0) || !(cfg->stall_s >= 0) ||
 	    !(cfg->stall_ratio >= 0) || !(cfg->stall_duty >= 0) ||
 	    !(cfg->stall_grace_s >= 0) || cfg->stall_grace_s > 10 ||
@@ -220,6 +223,16 @@ static void controller_judge_contact(struct controller *c,
 		return;
 	looks_pressed = c->load_hz > (c->in_contact ? c->cfg.liftoff_load_hz :
 						      c->cfg.contact_load_hz);
+	/*
+	 * Lifted off, the head moves as it did in free air at the rotor's
+	 * speed: much less is no lift-off, whatever the reading says (near
+	 * its tissue resonance a pressed head rings at 20-30 Hz while the
+	 * rotor slows, and the reading follows the ringing).
+	 */
+	if (c->in_contact && !looks_pressed &&
+	    in->amplitude_ms2 < c->cfg.liftoff_amplitude_ratio *
+				calibration_amplitude_at(&c->cal, in->freq_hz))
+		looks_pressed = true;
 	if (looks_pressed == c->in_contact) {
 		c->contact_timer_s = 0;
 		return;

@@ -33,6 +33,10 @@ struct controller_config {
 	 */
 	double contact_load_hz;
 	double liftoff_load_hz;
+	/* and a lift-off needs the head's amplitude at least this share of
+	 * the calibration's free-air amplitude at the speed read
+	 */
+	double liftoff_amplitude_ratio;
 	double contact_s;	/* a change must hold this long */
 	double stall_duty;	/* stall only judged at or above this drive */
 	double stall_ratio;	/* fast amplitude / free-air amplitude at the

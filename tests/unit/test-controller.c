@@ -190,6 +190,9 @@ static void test_controller_rejects_bad_config(void **state)
 	cfg.unreachable_s = 0;
 	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
 	controller_config_default(&cfg);
+	cfg.liftoff_amplitude_ratio = 1.5;
+	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
+	controller_config_default(&cfg);
 	cfg.kp_per_hz = NAN;
 	assert_int_equal(controller_init(&c, &cfg, &cal), -EINVAL);
 	controller_config_default(&cfg);
