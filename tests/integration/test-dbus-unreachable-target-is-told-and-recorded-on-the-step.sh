@@ -1,7 +1,8 @@
 # 60 Hz under a firm 6 N press is beyond the simulated motor (full drive
 # gives ~51 Hz there): within a second the session says so on the bus
 # (HeldFrequency, HeldReason), goes on at the frequency held, and the
-# history has the 'unreachable' event and the step's held frequency.
+# history has the 'unreachable' event and the step's held frequency;
+# massagectl status shows it.
 . "$(dirname "$0")/lib.sh"
 start_bus
 start_bus_daemon
@@ -22,6 +23,9 @@ awk -v h="$held" 'BEGIN { exit !(h > 40 && h < 58) }' ||
 	fail "HeldFrequency $held: expected the ~51 Hz the motor reaches"
 [ -n "$(bget HeldReason)" ] || fail "HeldReason is empty"
 assert_eq "$(bget State)" running "an in-band held frequency goes on"
+status=$("$MASSAGECTL" status) || fail "massagectl status failed"
+echo "$status" | grep -q 'Held.*not the target' ||
+	fail "massagectl status does not show the held frequency: $status"
 wait_prop State idle 8
 json=$(bcall ExportHistory st json 0)
 echo "$json" | grep -q 'unreachable' ||

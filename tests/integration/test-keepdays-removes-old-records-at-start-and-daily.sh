@@ -32,7 +32,8 @@ insert() {
 	sql "INSERT INTO sessions (program, patient, course_id, started_usec,
 	       ended_usec, last_update_usec, outcome)
 	     VALUES ('short', '$1', $2, $3, $4, $4, 'completed')" \
-	    "INSERT INTO steps VALUES (last_insert_rowid(), 0, 'neck', 45000,
+	    "INSERT INTO steps (session_id, step, site, freq_mhz, contact_usec,
+	       dose, outcome) VALUES (last_insert_rowid(), 0, 'neck', 45000,
 	       1000000, 1.5, 'done')" \
 	    "INSERT INTO events (session_id, usec, kind, text)
 	     SELECT MAX(id), $3, 'pause', 'by the handset' FROM sessions"
