@@ -16,7 +16,9 @@
  *
  * RATE_HZ= in the environment sets the accelerometer's rate (default
  * 3200). Prints a line per group of conditions, a line per tremor
- * frequency, and last the summary; docs/control.md reads it.
+ * frequency, and last the summary; docs/control.md reads it. To look
+ * closer: BODIES_LIST=1 prints each session's draw and figures on
+ * stderr, BODIES_TRACE=<n> session n's closed-loop run.
  */
 #include <math.h>
 #include <stdio.h>
@@ -307,7 +309,7 @@ static double since_true_change(const struct session *s, double t)
 static int trace_session = -1;
 static unsigned int session_index;
 
-static int run_session(const struct session *s, uint32_t rate_hz,
+static int run_session(const struct session *s,
 		       const struct calibration *cal, const reach_table reach,
 		       bool closed, struct run *ret)
 {
@@ -324,7 +326,6 @@ static int run_session(const struct session *s, uint32_t rate_hz,
 		return -ENOMEM;
 	memset(ret, 0, sizeof(*ret));
 	lockin_init(&ret->ripple, 1.0 / (s->tremor_hz * TICK_S));
-	(void)rate_hz;	/* control_sim_sample_hz, set in main() */
 	r = control_sim_init(cs, &s->params, 0xb0d1e5);
 	if (r < 0)
 		goto out;
@@ -539,7 +540,12 @@ int main(void)
 	env = getenv("BODIES_TRACE");
 	if (env)
 		trace_session = atoi(env);
-	env = getenv("RATE_HZ");
+	if (rate_hz < ESTIMATOR_RATE_MIN_HZ || rate_hz > ESTIMATOR_RATE_MAX_HZ) {
+		fprintf(stderr, "bench-bodies: RATE_HZ=%s: the accelerometer's rate must be %u-%u Hz\n",
+			getenv("RATE_HZ"), ESTIMATOR_RATE_MIN_HZ,
+			ESTIMATOR_RATE_MAX_HZ);
+		return 1;
+	}
 	control_sim_sample_hz = rate_hz;
 	printf("bench-bodies: %u sessions, accelerometer at %u Hz\n",
 	       SESSIONS, rate_hz);
@@ -581,9 +587,9 @@ int main(void)
 				reach_hz(&s, mn, s.sag_ppm) : reach[0][k];
 		}
 
-		r = run_session(&s, rate_hz, &cal, reach, true, &c);
+		r = run_session(&s, &cal, reach, true, &c);
 		if (r == 0)
-			r = run_session(&s, rate_hz, &cal, reach, false, &o);
+			r = run_session(&s, &cal, reach, false, &o);
 		if (r < 0) {
 			fprintf(stderr, "bench-bodies: session %u: %s\n", i,
 				strerror(-r));
