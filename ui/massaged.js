@@ -71,13 +71,14 @@
             };
         },
         function (p) {
-            // Unreachable target: the daemon's notice, when it has one.
-            var u = p.TargetUnreachable !== undefined ? p.TargetUnreachable : p.Unreachable;
-            return u && p.State !== "idle" && {
+            // Unreachable target: HeldFrequency is not 0 while the motor
+            // cannot reach the target; HeldReason says why (docs/dbus-api.md).
+            return p.HeldFrequency > 0 && p.State !== "idle" && {
                 kind: "unreachable", title: "TARGET NOT REACHED",
-                text: "The motor cannot reach " + fmtHz(p.TargetFrequency) + " on this body" +
-                    (p.Frequency ? " (it holds " + fmtHz(p.Frequency) + ")" : "") +
-                    ": less pressure, or another frequency.",
+                text: "The motor holds " + fmtHz(p.HeldFrequency) + ", not the " +
+                    fmtHz(p.TargetFrequency) + " prescribed" +
+                    (p.HeldReason ? ": " + p.HeldReason : "") +
+                    ". Less pressure, or another frequency.",
                 reset: false
             };
         }

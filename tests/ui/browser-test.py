@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -460,6 +461,36 @@ def t_lost_contact(b):
     wait("State idle after Stop", lambda: bus_state() in ("idle", "ready"), 5)
 
 
+@check("a target beyond the motor under a firm press shows its band with the frequency held")
+def t_unreachable(b):
+    # 60 Hz under 6 N is beyond the simulated motor (full drive gives ~51 Hz
+    # there, tests/integration/test-dbus-unreachable-target-...): the
+    # daemon says so within a second, and the page at once.
+    ctl("contact 1 6000")
+    b.click("#tab-start")
+    b.type("#manual-freq", "60")
+    b.type("#manual-intensity", str(bus_get("IntensityMax")))
+    b.type("#manual-seconds", "0")
+    b.click("#manual-run")
+    wait("State running", lambda: bus_state() == "running", 5)
+    wait("the unreachable band", lambda: b.js(
+        "var a = document.getElementById('alarm'); return !a.hidden && a.dataset.kind === 'unreachable';"), 4.0, 0.05)
+    # The held frequency moves a little while the loop holds it: the band
+    # names the daemon's figure within a hertz, and the prescribed one.
+    held = bus_get("HeldFrequency")
+    text = b.text("#alarm-text") or ""
+    m = re.search(r"holds ([0-9.]+) Hz", text)
+    if not held or not m or abs(float(m.group(1)) - held) > 1.0 or "60.0 Hz" not in text:
+        raise Fail("HeldFrequency %r, band %r" % (held, text))
+    shots(b, "now-unreachable")
+    b.click("#btn-stop")
+    wait("State idle after Stop", lambda: bus_state() in ("idle", "ready"), 5)
+    ctl("contact 0")
+    b.click("#tab-start")
+    b.type("#manual-freq", "45")
+    b.type("#manual-intensity", "800")
+
+
 @check("a stalled motor shows the fault band with the reason; Reset clears it")
 def t_fault(b):
     b.click("#tab-start")
@@ -607,7 +638,7 @@ def main():
         login(b, user, pw)
         for t in (t_shell_menu, t_band, t_course_create, t_start_steps, t_start_course, t_plot,
                   t_pause_resume, t_complete, t_stop, t_course_chart, t_estop, t_skip,
-                  t_lost_contact, t_fault, t_queue,
+                  t_lost_contact, t_unreachable, t_fault, t_queue,
                   t_history, t_keyboard):
             t(b)
     finally:
