@@ -1048,7 +1048,10 @@ void manager_get_readings(Manager *m, struct manager_telemetry *ret)
 	 * report, not the last one measured. */
 	if (m->have_last && !(control_thread_is_idle(m->ct) &&
 			      m->last.duty_permille == 0)) {
-		ret->freq_hz = m->last.freq_hz;
+		/* The estimator fills in a number even while warming up,
+		 * noisy or clipped (a rotor at 14 Hz can read 250 Hz then):
+		 * only a valid estimate is a reading. */
+		ret->freq_hz = m->last.est_flags == 0 ? m->last.freq_hz : 0;
 		ret->amplitude_ms2 = m->last.amplitude_ms2;
 		ret->reference_hz = m->last.reference_hz;
 		ret->duty_permille = m->last.duty_permille;

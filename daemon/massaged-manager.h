@@ -62,7 +62,7 @@ struct manager_telemetry {
 	bool calibrated;
 	uint32_t target_mhz;
 	uint32_t intensity_permille;
-	double freq_hz;			/* measured */
+	double freq_hz;			/* measured; 0 unless the estimate is valid */
 	double amplitude_ms2;
 	double reference_hz;
 	uint32_t duty_permille;

@@ -245,8 +245,13 @@ static int verb_status(int argc, char **argv, void *userdata)
 	print_field("Real-time", "%s",
 		    s.realtime ? "yes" : "no (degraded: no real-time guarantee)");
 	print_field("Band", "%.1f-%.1f Hz", s.frequency_min, s.frequency_max);
-	print_field("Frequency", "%.1f Hz (target %.1f Hz)", s.frequency,
-		    s.target_frequency);
+	/* 0: the drive is off or the estimate is not valid yet */
+	if (s.frequency > 0)
+		print_field("Frequency", "%.1f Hz (target %.1f Hz)",
+			    s.frequency, s.target_frequency);
+	else
+		print_field("Frequency", "- (target %.1f Hz)",
+			    s.target_frequency);
 	if (s.held_frequency > 0)
 		print_field("Held", "%.1f Hz, not the target: %s",
 			    s.held_frequency, empty_dash(s.held_reason));
