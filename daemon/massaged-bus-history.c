@@ -107,6 +107,24 @@ static int course_probe_cb(const struct history_course *c, void *userdata)
 	return 0;
 }
 
+/*
+ * Times the API takes: microseconds since the epoch up to the end of
+ * 9999 (UTC). SQLite holds up to INT64_MAX, lib/history refuses a course
+ * that starts after 2^62 so that its dates add up without overflow, and
+ * localtime_r() needs a time_t: this one bound is far inside all three
+ * and is one a person can read in an error.
+ */
+#define BUS_TIME_USEC_MAX 253402300799999999ull
+
+static int check_time_usec(sd_bus_error *error, const char *name,
+			   uint64_t usec)
+{
+	if (usec <= BUS_TIME_USEC_MAX)
+		return 0;
+	return bus_invalid_argument(error, "%s: %" PRIu64 " is outside 0..%llu (microseconds since the epoch, up to 9999-12-31 UTC)",
+				    name, usec, BUS_TIME_USEC_MAX);
+}
+
 static uint64_t realtime_usec(void)
 {
 	struct timespec ts;
@@ -281,6 +299,9 @@ int method_plan(sd_bus_message *msg, void *userdata,
 	if (parse_time_of_day(when, &p.when_minutes) == 0) {
 		p.next_due_usec = plan_next_local(now, p.when_minutes);
 	} else if (parse_usec(when, &p.when_usec) == 0) {
+		r = check_time_usec(error, "when", p.when_usec);
+		if (r < 0)
+			return r;
 		if (p.when_usec <= now && !daily)
 			return bus_invalid_argument(error, "when: %s is in the past", when);
 		p.next_due_usec = p.when_usec;
@@ -391,6 +412,9 @@ int method_create_course(sd_bus_message *msg, void *userdata,
 		return bus_invalid_argument(error, "sessions: %u is outside 1..1000", sessions);
 	if (interval == 0 || interval > 365)
 		return bus_invalid_argument(error, "interval_days: %u is outside 1..365", interval);
+	r = check_time_usec(error, "start_usec", start);
+	if (r < 0)
+		return r;
 	h = bus_history(m, error);
 	if (!h)
 		return -EIO;
@@ -502,6 +526,9 @@ int method_list_sessions(sd_bus_message *msg, void *userdata,
 	r = sd_bus_message_read(msg, "tu", &a.since_usec, &a.limit);
 	if (r < 0)
 		return r;
+	r = check_time_usec(error, "since_usec", a.since_usec);
+	if (r < 0)
+		return r;
 	return reply_listing(m, msg, error, "(tssttstdii)", LIST_SESSIONS,
 			     &a, NULL, NULL);
 }
@@ -546,6 +573,9 @@ int method_export_history(sd_bus_message *msg, void *userdata,
 	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
 		return bus_invalid_argument(error, "format: \"%s\" is neither \"csv\" nor \"json\"",
 					format);
+	r = check_time_usec(error, "since_usec", since);
+	if (r < 0)
+		return r;
 	h = bus_history(m, error);
 	if (!h)
 		return -EIO;

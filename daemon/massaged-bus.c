@@ -504,7 +504,9 @@ static int method_start_manual(sd_bus_message *msg, void *userdata,
 		return sd_bus_error_setf(error, BUS_ERROR("OutOfBand"),
 					 "frequency: %g Hz is not a vibration frequency", hz);
 	if (duration_usec > 24ull * 3600 * USEC_PER_SEC)
-		return bus_invalid_argument(error, "duration_usec: longer than a day");
+		return bus_invalid_argument(error, "duration_usec: %" PRIu64 " is outside 0..%llu (a day)",
+					    duration_usec,
+					    24ull * 3600 * USEC_PER_SEC);
 	r = session_start_manual(m, (uint32_t)lround(hz * 1000.0), intensity,
 				 (duration_usec + 999) / 1000, &o, &id, &why);
 	if (r < 0)

@@ -60,6 +60,33 @@ berr InvalidArgument SetPainScore 1 during 3
 berr InvalidArgument SetPainScore 1 before 11
 berr UnknownSession GetSession 12345
 berr InvalidArgument ExportHistory xml 0
+# Numbers beyond what SQLite's signed 64-bit integers or the daemon's
+# calendar hold: the argument's own error, never a database failure.
+big="9223372036854775808 18446744073709551615 253402300800000000"
+for v in $big 9223372036854775807; do
+	out=$(gdbus call --system --dest "$DEST" --object-path "$OBJ" \
+		--method "$IFACE.CreateCourse" Ann short 10 1 "$v" 2>&1) &&
+		fail "CreateCourse start_usec=$v accepted: $out"
+	case $out in
+	*Error.InvalidArgument:\ start_usec:\ $v\ is\ outside\ 0..253402300799999999*) ;;
+	*) fail "CreateCourse start_usec=$v: $out" ;;
+	esac
+	berr InvalidArgument Plan short "$v" false '{}'
+	berr InvalidArgument Plan short "$v" true '{}'
+	berr InvalidArgument ListSessions "$v" 0
+	berr InvalidArgument ExportHistory csv "$v"
+	berr InvalidArgument StartManual 45.0 800 "$v" '{}'
+	berr UnknownEntry StartProgram short "{'course': <uint64 $v>}"
+	berr UnknownEntry Enqueue short "{'course': <uint64 $v>}"
+	berr UnknownEntry Dequeue "$v"
+	berr UnknownEntry CancelPlan "$v"
+	berr UnknownEntry GetCourseDose "$v"
+	berr UnknownSession SetPainScore "$v" before 3
+	berr UnknownSession GetSession "$v"
+done
+echo "  CreateCourse start_usec=2^63: $(gdbus call --system --dest "$DEST" \
+	--object-path "$OBJ" --method "$IFACE.CreateCourse" Ann short 10 1 \
+	9223372036854775808 2>&1 | sed 's/.*Error\.//')"
 berr org.freedesktop.DBus.Error.UnknownMethod Explode
 # a wrong signature never reaches the handler
 out=$(bcall StartManual sut 45 800 3000000 2>&1) && fail "wrong signature accepted"
