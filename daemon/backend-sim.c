@@ -21,6 +21,14 @@
  * Fault injection comes from the main thread (the control socket) through
  * atomics that the control thread applies to the plant at its next period:
  * the plant itself is only ever touched by one thread at a time.
+ *
+ * What the simulated motor is driven with is kept here, apart from what
+ * the daemon reports, so that tests can check the daemon against the
+ * board: the applied duty and when it last went off (the control
+ * socket's sim_duty_permille= and sim_drive_off_ns=) and, with
+ * MASSAGED_SIM_DRIVE_TRACE=FILE, every change of it in a ring, written to
+ * FILE as "t_ns duty" lines when the backend is destroyed (after the
+ * control thread has stopped: no I/O in the loop).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -40,6 +48,13 @@
 #define SIM_MAX_ADVANCE_NS	(20 * NSEC_PER_MSEC)
 /* Catching up after idle: by then any rotor has coasted to a stop. */
 #define SIM_MAX_CATCH_UP_NS	(2 * NSEC_PER_SEC)
+/* Drive changes kept for MASSAGED_SIM_DRIVE_TRACE: seconds of running. */
+#define SIM_TRACE_LEN		8192
+
+struct sim_drive_change {
+	uint64_t t_ns;
+	uint32_t duty_permille;
+};
 
 struct sim {
 	uint32_t rate_hz;
@@ -64,7 +79,12 @@ struct sim {
 
 	/* control thread -> main thread */
 	atomic_uint applied_duty;
+	atomic_uint_least64_t drive_off_ns;	/* last driven -> off */
 	atomic_int true_freq_mhz;
+	/* control thread, then main thread once it has stopped */
+	struct sim_drive_change *trace;	/* NULL unless asked for */
+	uint64_t trace_count;
+	char *trace_path;
 
 	/* main thread only */
 	struct massager_event events[SIM_EVENT_QUEUE];
@@ -77,6 +97,45 @@ struct sim {
 static struct sim *SIM(struct backend *b)
 {
 	return b->data;
+}
+
+/* The drive the simulated motor gets now, whoever sets it. */
+static void sim_set_applied(struct sim *s, uint32_t duty_permille)
+{
+	uint32_t was = atomic_load_explicit(&s->applied_duty,
+					    memory_order_relaxed);
+	uint64_t now;
+
+	if (was == duty_permille)
+		return;
+	atomic_store_explicit(&s->applied_duty, duty_permille,
+			      memory_order_relaxed);
+	if (duty_permille && !s->trace)
+		return;
+	now = now_ns();
+	if (!duty_permille)
+		atomic_store_explicit(&s->drive_off_ns, now,
+				      memory_order_relaxed);
+	if (s->trace)
+		s->trace[s->trace_count++ % SIM_TRACE_LEN] =
+			(struct sim_drive_change) { now, duty_permille };
+}
+
+static void sim_trace_write(struct sim *s)
+{
+	_cleanup_(fclosep) FILE *f = NULL;
+	uint64_t i;
+
+	if (!s->trace)
+		return;
+	f = fopen(s->trace_path, "we");
+	if (!f)
+		return;
+	i = s->trace_count > SIM_TRACE_LEN ? s->trace_count - SIM_TRACE_LEN : 0;
+	for (; i < s->trace_count; i++)
+		fprintf(f, "%llu %u\n",
+			(unsigned long long)s->trace[i % SIM_TRACE_LEN].t_ns,
+			s->trace[i % SIM_TRACE_LEN].duty_permille);
 }
 
 static void sim_post(struct sim *s, uint32_t type, uint32_t value)
@@ -124,7 +183,7 @@ static int sim_open(struct backend *b, const char *path _unused_)
 		return r;
 	s->last_ns = 0;
 	s->sample_phase = 0;
-	atomic_store(&s->applied_duty, 0);
+	sim_set_applied(s, 0);
 	atomic_store(&s->true_freq_mhz, 0);
 	s->is_open = true;
 	return 0;
@@ -136,7 +195,7 @@ static void sim_close(struct backend *b)
 
 	if (s->is_open)
 		plant_set_drive(&s->plant, 0, false);
-	atomic_store(&s->applied_duty, 0);
+	sim_set_applied(s, 0);
 	s->is_open = false;
 }
 
@@ -194,8 +253,7 @@ static void sim_apply_injections(struct sim *s)
 	/* The e-stop cuts the drive in "hardware", whatever software does. */
 	if (atomic_load(&s->estop_latched) || !atomic_load(&s->present)) {
 		plant_set_drive(&s->plant, 0, false);
-		atomic_store_explicit(&s->applied_duty, 0,
-				      memory_order_relaxed);
+		sim_set_applied(s, 0);
 	}
 }
 
@@ -244,20 +302,19 @@ static int sim_drive(struct backend *b, uint32_t duty_permille)
 
 	if (!atomic_load_explicit(&s->present, memory_order_acquire)) {
 		plant_set_drive(&s->plant, 0, false);
+		sim_set_applied(s, 0);
 		return -ENODEV;
 	}
 	if (duty_permille > MASSAGER_DUTY_FULL_PERMILLE)
 		return -ERANGE;
 	if (duty_permille && atomic_load(&s->estop_latched)) {
 		plant_set_drive(&s->plant, 0, false);
-		atomic_store_explicit(&s->applied_duty, 0,
-				      memory_order_relaxed);
+		sim_set_applied(s, 0);
 		return -ECANCELED;
 	}
 	plant_set_drive(&s->plant, duty_permille * (PLANT_DUTY_MAX_PPM / 1000),
 			duty_permille > 0);
-	atomic_store_explicit(&s->applied_duty, duty_permille,
-			      memory_order_relaxed);
+	sim_set_applied(s, duty_permille);
 	return 0;
 }
 
@@ -443,10 +500,21 @@ int32_t backend_sim_true_freq_mhz(struct backend *b)
 	return backend_is_sim(b) ? atomic_load(&SIM(b)->true_freq_mhz) : 0;
 }
 
+uint32_t backend_sim_applied_duty(struct backend *b)
+{
+	return backend_is_sim(b) ? atomic_load(&SIM(b)->applied_duty) : 0;
+}
+
+uint64_t backend_sim_drive_off_ns(struct backend *b)
+{
+	return backend_is_sim(b) ? atomic_load(&SIM(b)->drive_off_ns) : 0;
+}
+
 int backend_sim_new(struct backend **ret, uint32_t sample_rate_hz,
 		    uint64_t seed)
 {
 	struct backend *b;
+	const char *trace;
 	struct sim *s;
 	int r;
 
@@ -471,6 +539,15 @@ int backend_sim_new(struct backend **ret, uint32_t sample_rate_hz,
 		return r;
 	}
 	plant_params_default(&s->params);
+	trace = getenv("MASSAGED_SIM_DRIVE_TRACE");
+	if (trace && *trace) {
+		s->trace_path = strdup(trace);
+		s->trace = calloc(SIM_TRACE_LEN, sizeof(*s->trace));
+		if (!s->trace_path || !s->trace) {
+			backend_free(b);
+			return -ENOMEM;
+		}
+	}
 	atomic_store(&s->present, true);
 	atomic_store(&s->contact_mn, -1);
 	atomic_store(&s->supply_ppm, 1000000);
@@ -483,6 +560,9 @@ static void sim_destroy(struct backend *b)
 	struct sim *s = SIM(b);
 
 	sim_close(b);
+	sim_trace_write(s);
+	free(s->trace);
+	free(s->trace_path);
 	safe_close(s->event_fd);
 	safe_close(s->hotplug_fd);
 	free(s);

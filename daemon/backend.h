@@ -118,5 +118,9 @@ int backend_sim_inject(struct backend *b, enum sim_fault fault, int64_t a,
 		       int64_t c);
 /* Ground truth of the simulated motor, for tests: mHz. */
 int32_t backend_sim_true_freq_mhz(struct backend *b);
+/* The duty the simulated motor is driven with, whatever the daemon says. */
+uint32_t backend_sim_applied_duty(struct backend *b);
+/* CLOCK_MONOTONIC ns when that duty last went to 0 from driven; 0 never. */
+uint64_t backend_sim_drive_off_ns(struct backend *b);
 
 #endif

@@ -106,10 +106,15 @@ static void reply_status(Manager *m, struct reply *out)
 		  (unsigned long long)t.overruns,
 		  (unsigned long long)t.telemetry_dropped,
 		  (unsigned long long)now_ns());
-	if (manager_sim_backend(m))
-		reply_add(out, "true_freq_hz=%.3f\n",
-			  backend_sim_true_freq_mhz(manager_sim_backend(m)) /
-				  1000.0);
+	if (manager_sim_backend(m)) {
+		struct backend *sim = manager_sim_backend(m);
+
+		/* The simulated board's own view, for tests to check ours. */
+		reply_add(out, "true_freq_hz=%.3f\nsim_duty_permille=%u\nsim_drive_off_ns=%llu\n",
+			  backend_sim_true_freq_mhz(sim) / 1000.0,
+			  backend_sim_applied_duty(sim),
+			  (unsigned long long)backend_sim_drive_off_ns(sim));
+	}
 }
 
 static void reply_latency(Manager *m, struct reply *out)

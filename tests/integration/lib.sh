@@ -132,8 +132,14 @@ assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
 }
 
+# assert_motor_off WHEN: off as the daemon says and as the simulated board
+# says (the duty its motor is driven with, kept apart from the daemon's)
 assert_motor_off() {
-	assert_eq "$(get duty_permille)" 0 "duty ($1)"
+	local s
+	s=$(ctl status 2>/dev/null)
+	assert_eq "$(echo "$s" | sed -n 's/^duty_permille=//p')" 0 "duty ($1)"
+	assert_eq "$(echo "$s" | sed -n 's/^sim_duty_permille=//p')" 0 \
+		"the simulated motor's duty ($1)"
 }
 
 # --- D-Bus ------------------------------------------------------------------
