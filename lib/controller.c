@@ -66,7 +66,11 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 	r = calibration_validate(cal);
 	if (r < 0)
 		return r;
-	*c = (struct controller) { .cfg = *cfg, .cal = *cal };
+	*c = (struct controller) {
+		.cfg = *cfg,
+		.cal = *cal,
+		.min_freq_hz = calibration_min_freq_hz(cal),
+	};
 	if (!cfg->use_observer)
 		return 0;
 	obs_cfg = cfg->observer;
@@ -266,8 +270,7 @@ static void controller_judge_stall(struct controller *c,
 
 	if (in->valid) {
 		c->last_valid_hz = in->freq_hz;
-		if (in->freq_hz >= fmin(calibration_min_freq_hz(&c->cal),
-					c->target_hz))
+		if (in->freq_hz >= fmin(c->min_freq_hz, c->target_hz))
 			c->seen_spinning = true;
 	}
 	if (c->mode != CONTROLLER_RUNNING || c->duty < c->cfg.stall_duty ||
@@ -275,7 +278,7 @@ static void controller_judge_stall(struct controller *c,
 		c->stall_timer_s = 0;
 		return;
 	}
-	judge_hz = fmin(fmax(c->last_valid_hz, calibration_min_freq_hz(&c->cal)),
+	judge_hz = fmin(fmax(c->last_valid_hz, c->min_freq_hz),
 			c->reference_hz);
 	expected = calibration_amplitude_at(&c->cal, judge_hz);
 	still = !(in->amplitude_fast_ms2 >= c->cfg.stall_ratio * expected);
@@ -383,16 +386,15 @@ static double controller_gain_scale(const struct controller *c)
  * brake the rotor as hard as it likes.
  */
 static double controller_gate(struct controller *c, double measured_hz,
-			      double dt)
+			      double free_hz, double dt)
 {
 	double tau = c->cal.tau_s > 0 ? c->cal.tau_s : c->cfg.motor_tau_s;
-	double free_hz, rise_max;
+	double rise_max;
 
 	if (!(c->cfg.motor_tau_s > 0) || c->measured_hz <= 0) {
 		c->measured_hz = measured_hz;
 		return measured_hz;
 	}
-	free_hz = calibration_freq_at(&c->cal, c->duty);
 	rise_max = fmax(free_hz - c->measured_hz, 0) / tau;
 	c->measured_hz = fmin(measured_hz, c->measured_hz + rise_max * dt +
 				      0.05);
@@ -408,13 +410,15 @@ static double controller_gate(struct controller *c, double measured_hz,
 static double controller_observe(struct controller *c,
 				 const struct controller_input *in, double dt)
 {
+	/* the free-air speed of the last period's drive, for both */
+	double free_hz = c->obs_running || in->valid ?
+			 calibration_freq_at(&c->cal, c->duty) : 0;
 	double m;
 
 	if (c->obs_running)
-		observer_predict(&c->obs, calibration_freq_at(&c->cal, c->duty),
-				 dt);
+		observer_predict(&c->obs, free_hz, dt);
 	if (in->valid) {
-		m = controller_gate(c, in->freq_hz, dt);
+		m = controller_gate(c, in->freq_hz, free_hz, dt);
 		if (!c->obs_running) {
 			observer_reset(&c->obs, m);
 			c->obs_running = true;
@@ -505,8 +509,11 @@ void controller_step(struct controller *c, const struct controller_input *in,
 			}
 		} else if (in->valid) {
 			want = calibration_duty_for(&c->cal, c->reference_hz);
-			err = c->reference_hz - controller_gate(c, in->freq_hz,
-								dt);
+			err = c->reference_hz -
+			      controller_gate(c, in->freq_hz,
+					      calibration_freq_at(&c->cal,
+								  c->duty),
+					      dt);
 			p_term = cfg->kp_per_hz * err;
 			want += p_term + c->integral;
 			/* integrate only where it does not push further into

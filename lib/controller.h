@@ -104,6 +104,7 @@ struct controller_output {
 struct controller {
 	struct controller_config cfg;
 	struct calibration cal;
+	double min_freq_hz;	/* calibration_min_freq_hz(&cal), kept */
 	enum controller_mode mode;
 	double target_hz, reference_hz;
 	double integral, duty;

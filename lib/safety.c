@@ -378,10 +378,10 @@ static double thermal_budget_ms(const struct safety_limits *l)
 	return tau * (1.0 - exp_neg((double)l->thermal_trip_full_ms / tau));
 }
 
-static double thermal_resume_ms(const struct safety_limits *l)
+static double thermal_resume_ms(const struct safety_limits *l,
+				double budget_ms)
 {
-	return thermal_budget_ms(l) * l->thermal_resume_permille /
-	       SAFETY_PERMILLE_MAX;
+	return budget_ms * l->thermal_resume_permille / SAFETY_PERMILLE_MAX;
 }
 
 static uint64_t ms_ceil(double ms)
@@ -398,8 +398,13 @@ void safety_thermal_init(struct safety_thermal *t)
 	*t = (struct safety_thermal){ 0 };
 }
 
-bool safety_thermal_update(struct safety_thermal *t,
-			   const struct safety_limits *l,
+/*
+ * The thermal functions with the budget given: it depends on the limits
+ * alone and costs an exp_neg() of a large argument, so the monitor keeps
+ * it rather than computing it three times a record.
+ */
+static bool thermal_update(struct safety_thermal *t,
+			   const struct safety_limits *l, double budget_ms,
 			   uint32_t drive_permille, uint64_t dt_ns)
 {
 	double tau = l->thermal_tau_ms, d, steady, decay;
@@ -414,11 +419,47 @@ bool safety_thermal_update(struct safety_thermal *t,
 	if (t->heat_ms < 0.0)
 		t->heat_ms = 0.0;
 
-	if (t->heat_ms >= thermal_budget_ms(l))
+	if (t->heat_ms >= budget_ms)
 		t->tripped = true;
-	else if (t->tripped && t->heat_ms <= thermal_resume_ms(l))
+	else if (t->tripped && t->heat_ms <= thermal_resume_ms(l, budget_ms))
 		t->tripped = false;
 	return t->tripped;
+}
+
+static uint32_t thermal_headroom_permille(const struct safety_thermal *t,
+					  double budget_ms)
+{
+	double left;
+
+	if (t->tripped || t->heat_ms >= budget_ms)
+		return 0;
+	left = (budget_ms - t->heat_ms) / budget_ms * SAFETY_PERMILLE_MAX;
+	if (left > SAFETY_PERMILLE_MAX)
+		return SAFETY_PERMILLE_MAX;
+	return (uint32_t)left;
+}
+
+static uint64_t thermal_cooldown_ms(const struct safety_thermal *t,
+				    const struct safety_limits *l,
+				    double budget_ms)
+{
+	double resume;
+
+	if (!t->tripped)
+		return 0;
+	resume = thermal_resume_ms(l, budget_ms);
+	if (t->heat_ms <= resume)
+		return 0;
+	/* heat(t) = heat0 e^(-t/tau) falls to resume at: */
+	return ms_ceil(l->thermal_tau_ms * ln_ge1(t->heat_ms / resume));
+}
+
+bool safety_thermal_update(struct safety_thermal *t,
+			   const struct safety_limits *l,
+			   uint32_t drive_permille, uint64_t dt_ns)
+{
+	return thermal_update(t, l, thermal_budget_ms(l), drive_permille,
+			      dt_ns);
 }
 
 void safety_thermal_assume_hot(struct safety_thermal *t,
@@ -431,14 +472,7 @@ void safety_thermal_assume_hot(struct safety_thermal *t,
 uint32_t safety_thermal_headroom_permille(const struct safety_thermal *t,
 					  const struct safety_limits *l)
 {
-	double budget = thermal_budget_ms(l), left;
-
-	if (t->tripped || t->heat_ms >= budget)
-		return 0;
-	left = (budget - t->heat_ms) / budget * SAFETY_PERMILLE_MAX;
-	if (left > SAFETY_PERMILLE_MAX)
-		return SAFETY_PERMILLE_MAX;
-	return (uint32_t)left;
+	return thermal_headroom_permille(t, thermal_budget_ms(l));
 }
 
 uint64_t safety_thermal_full_drive_left_ms(const struct safety_thermal *t,
@@ -455,12 +489,7 @@ uint64_t safety_thermal_full_drive_left_ms(const struct safety_thermal *t,
 uint64_t safety_thermal_cooldown_ms(const struct safety_thermal *t,
 				    const struct safety_limits *l)
 {
-	double resume = thermal_resume_ms(l);
-
-	if (!t->tripped || t->heat_ms <= resume)
-		return 0;
-	/* heat(t) = heat0 e^(-t/tau) falls to resume at: */
-	return ms_ceil(l->thermal_tau_ms * ln_ge1(t->heat_ms / resume));
+	return thermal_cooldown_ms(t, l, thermal_budget_ms(l));
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -502,6 +531,20 @@ int safety_monitor_init(struct safety_monitor *m,
 	return 0;
 }
 
+/* thermal_budget_ms() of the monitor's limits, again only if they change */
+static double monitor_budget_ms(struct safety_monitor *m)
+{
+	const struct safety_limits *l = &m->limits;
+
+	if (m->budget_tau_ms != l->thermal_tau_ms ||
+	    m->budget_trip_full_ms != l->thermal_trip_full_ms) {
+		m->budget_ms = thermal_budget_ms(l);
+		m->budget_tau_ms = l->thermal_tau_ms;
+		m->budget_trip_full_ms = l->thermal_trip_full_ms;
+	}
+	return m->budget_ms;
+}
+
 static void latch(struct safety_monitor *m, enum safety_reason reason,
 		  uint64_t now_ns)
 {
@@ -527,6 +570,7 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 	enum safety_reason pause_reason = SAFETY_REASON_NONE;
 	bool pause = false, newly_tripped, was_tripped;
 	uint64_t now, dt_ns = 0;
+	double budget_ms;
 
 	if (!m || !in) {
 		if (ret)
@@ -551,9 +595,9 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 
 	/* What happened since the last tick, at the drive it had. */
 	was_tripped = m->thermal.tripped;
-	safety_thermal_update(&m->thermal, l,
-			      m->was_driving ? m->last_duty_permille : 0,
-			      dt_ns);
+	budget_ms = monitor_budget_ms(m);
+	thermal_update(&m->thermal, l, budget_ms,
+		       m->was_driving ? m->last_duty_permille : 0, dt_ns);
 	newly_tripped = m->thermal.tripped && !was_tripped;
 	if (m->was_driving) {
 		m->site_drive_ns = add_sat(m->site_drive_ns, dt_ns);
@@ -650,10 +694,10 @@ int safety_evaluate(struct safety_monitor *m, const struct safety_input *in,
 			.action = SAFETY_OK,
 			.reason = SAFETY_REASON_NONE,
 			.thermal_headroom_permille =
-				safety_thermal_headroom_permille(&m->thermal,
-								 l),
+				thermal_headroom_permille(&m->thermal,
+							  budget_ms),
 			.thermal_cooldown_ms =
-				safety_thermal_cooldown_ms(&m->thermal, l),
+				thermal_cooldown_ms(&m->thermal, l, budget_ms),
 			.site_left_ms = left_ms(l->max_continuous_site_ms,
 						m->site_drive_ns),
 			.session_left_ms = left_ms(l->max_session_ms,

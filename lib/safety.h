@@ -296,6 +296,9 @@ struct safety_monitor {
 	bool latched;
 	enum safety_reason latched_reason;
 	uint64_t latched_at_ns;
+	/* the thermal budget of these limits, kept: an exp_neg() a record */
+	double budget_ms;
+	uint32_t budget_tau_ms, budget_trip_full_ms;
 };
 
 /*
