@@ -101,6 +101,8 @@ int estimator_init(struct estimator *e, const struct estimator_config *c)
 	e->window = window;
 	e->stuck_samples = stuck;
 	e->amp_ms2_per_lsb = c->lsb_ug * 1e-6 * G_MS2;
+	e->min_amplitude_lsb = e->cfg.min_amplitude_mms2 / 1000.0 /
+			       e->amp_ms2_per_lsb;
 	estimator_reset(e);
 	return 0;
 }
@@ -141,10 +143,12 @@ struct moments {
 
 static void moments_between(const struct estimator_prefix *to,
 			    const struct estimator_prefix *from, double weight,
-			    struct moments *m)
+			    bool squares, struct moments *m)
 {
 	m->sx += weight * (double)(int64_t)(to->sum_x - from->sum_x);
 	m->sy += weight * (double)(int64_t)(to->sum_y - from->sum_y);
+	if (!squares)
+		return;
 	m->sxx += weight * (double)(to->sum_xx - from->sum_xx);
 	m->syy += weight * (double)(to->sum_yy - from->sum_yy);
 	m->sxy += weight * (double)(int64_t)(to->sum_xy - from->sum_xy);
@@ -152,19 +156,20 @@ static void moments_between(const struct estimator_prefix *to,
 
 /* Sums over the last len_real samples, len_real may be fractional: the
  * sample just before the whole part is weighted by the fraction, so the
- * box has the exact length of k periods.
+ * box has the exact length of k periods. Without @squares only sx, sy.
  */
 static void moments_over(const struct estimator *e, double len_real,
-			 struct moments *ret)
+			 bool squares, struct moments *ret)
 {
 	uint64_t n = e->samples, len = (uint64_t)len_real;
 	const struct estimator_prefix *from = prefix_at(e, n - len);
 	double frac = len_real - (double)len;
 
 	*ret = (struct moments){ 0 };
-	moments_between(prefix_at(e, n), from, 1.0, ret);
+	moments_between(prefix_at(e, n), from, 1.0, squares, ret);
 	if (frac > 0.0 && len < n)
-		moments_between(from, prefix_at(e, n - len - 1), frac, ret);
+		moments_between(from, prefix_at(e, n - len - 1), frac, squares,
+				ret);
 }
 
 /*
@@ -182,11 +187,13 @@ static void dc_update(struct estimator *e)
 	uint64_t avail = e->samples;
 	double period = e->period_samples, len, cxx, cyy, cxy, a2, c2;
 	struct moments m;
+	bool periodic;
 
 	if (avail > ESTIMATOR_PREFIX_RING - 1)
 		avail = ESTIMATOR_PREFIX_RING - 1;
 
-	if (period >= PERIOD_MIN_SAMPLES && period <= (double)avail) {
+	periodic = period >= PERIOD_MIN_SAMPLES && period <= (double)avail;
+	if (periodic) {
 		double k = floor((double)e->window / period);
 
 		if (k < 1.0)
@@ -198,16 +205,17 @@ static void dc_update(struct estimator *e)
 		len = (double)avail;
 	}
 
-	moments_over(e, len, &m);
+	/* the squares only if the covariance below is over the same box */
+	moments_over(e, len, !periodic, &m);
 	e->dc_x = m.sx / len;
 	e->dc_y = m.sy / len;
 
 	/* The shape changes slowly, noise in it adds phase ripple: take the
 	 * covariance over as many whole periods as the ring holds.
 	 */
-	if (period >= PERIOD_MIN_SAMPLES && period <= (double)avail) {
+	if (periodic) {
 		len = floor((double)avail / period) * period;
-		moments_over(e, len, &m);
+		moments_over(e, len, true, &m);
 	}
 	cxx = m.sxx / len - (m.sx / len) * (m.sx / len);
 	cyy = m.syy / len - (m.sy / len) * (m.sy / len);
@@ -439,7 +447,7 @@ static double fast_power(const struct estimator *e, bool use_dc)
 
 static double min_amplitude_lsb(const struct estimator *e)
 {
-	return e->cfg.min_amplitude_mms2 / 1000.0 / e->amp_ms2_per_lsb;
+	return e->min_amplitude_lsb;
 }
 
 /* Whether the vibration reaches the minimum amplitude; needs no DC. */

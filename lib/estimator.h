@@ -136,6 +136,7 @@ struct estimator {
 	uint32_t window;		/* regression window, samples */
 	uint32_t stuck_samples;
 	double amp_ms2_per_lsb;
+	double min_amplitude_lsb;	/* cfg.min_amplitude_mms2, in LSB */
 	uint64_t samples;
 	/* prefix[i & mask]: sums over samples [0, i) */
 	struct estimator_prefix prefix[ESTIMATOR_PREFIX_RING];
