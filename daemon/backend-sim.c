@@ -24,8 +24,9 @@
  *
  * What the simulated motor is driven with is kept here, apart from what
  * the daemon reports, so that tests can check the daemon against the
- * board: the applied duty and when it last went off (the control
- * socket's sim_duty_permille= and sim_drive_off_ns=) and, with
+ * board: the applied duty and when it last went on and off (the
+ * control socket's sim_duty_permille=, sim_drive_on_ns= and
+ * sim_drive_off_ns=) and, with
  * MASSAGED_SIM_DRIVE_TRACE=FILE, every change of it in a ring, written to
  * FILE as "t_ns duty" lines when the backend is destroyed (after the
  * control thread has stopped: no I/O in the loop).
@@ -79,6 +80,7 @@ struct sim {
 
 	/* control thread -> main thread */
 	atomic_uint applied_duty;
+	atomic_uint_least64_t drive_on_ns;	/* last off -> driven */
 	atomic_uint_least64_t drive_off_ns;	/* last driven -> off */
 	atomic_int true_freq_mhz;
 	/* control thread, then main thread once it has stopped */
@@ -110,9 +112,12 @@ static void sim_set_applied(struct sim *s, uint32_t duty_permille)
 		return;
 	atomic_store_explicit(&s->applied_duty, duty_permille,
 			      memory_order_relaxed);
-	if (duty_permille && !s->trace)
+	if (was && duty_permille && !s->trace)
 		return;
 	now = now_ns();
+	if (!was)
+		atomic_store_explicit(&s->drive_on_ns, now,
+				      memory_order_relaxed);
 	if (!duty_permille)
 		atomic_store_explicit(&s->drive_off_ns, now,
 				      memory_order_relaxed);
@@ -503,6 +508,11 @@ int32_t backend_sim_true_freq_mhz(struct backend *b)
 uint32_t backend_sim_applied_duty(struct backend *b)
 {
 	return backend_is_sim(b) ? atomic_load(&SIM(b)->applied_duty) : 0;
+}
+
+uint64_t backend_sim_drive_on_ns(struct backend *b)
+{
+	return backend_is_sim(b) ? atomic_load(&SIM(b)->drive_on_ns) : 0;
 }
 
 uint64_t backend_sim_drive_off_ns(struct backend *b)

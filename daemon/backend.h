@@ -120,7 +120,9 @@ int backend_sim_inject(struct backend *b, enum sim_fault fault, int64_t a,
 int32_t backend_sim_true_freq_mhz(struct backend *b);
 /* The duty the simulated motor is driven with, whatever the daemon says. */
 uint32_t backend_sim_applied_duty(struct backend *b);
-/* CLOCK_MONOTONIC ns when that duty last went to 0 from driven; 0 never. */
+/* CLOCK_MONOTONIC ns when that duty last went from 0 to driven, and
+ * from driven to 0; 0 never. */
+uint64_t backend_sim_drive_on_ns(struct backend *b);
 uint64_t backend_sim_drive_off_ns(struct backend *b);
 
 #endif

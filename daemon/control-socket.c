@@ -110,9 +110,10 @@ static void reply_status(Manager *m, struct reply *out)
 		struct backend *sim = manager_sim_backend(m);
 
 		/* The simulated board's own view, for tests to check ours. */
-		reply_add(out, "true_freq_hz=%.3f\nsim_duty_permille=%u\nsim_drive_off_ns=%llu\n",
+		reply_add(out, "true_freq_hz=%.3f\nsim_duty_permille=%u\nsim_drive_on_ns=%llu\nsim_drive_off_ns=%llu\n",
 			  backend_sim_true_freq_mhz(sim) / 1000.0,
 			  backend_sim_applied_duty(sim),
+			  (unsigned long long)backend_sim_drive_on_ns(sim),
 			  (unsigned long long)backend_sim_drive_off_ns(sim));
 	}
 }
