@@ -182,6 +182,12 @@ static void moments_over(const struct estimator *e, double len_real,
  * angle does not advance evenly; L^-1 of the Cholesky factor of the
  * covariance maps any ellipse back to a circle.
  */
+/* floor() of a finite x in [0, 2^53): the same double, without a call */
+static double floor_nonneg(double x)
+{
+	return (double)(int64_t)x;
+}
+
 static void dc_update(struct estimator *e)
 {
 	uint64_t avail = e->samples;
@@ -194,12 +200,12 @@ static void dc_update(struct estimator *e)
 
 	periodic = period >= PERIOD_MIN_SAMPLES && period <= (double)avail;
 	if (periodic) {
-		double k = floor((double)e->window / period);
+		double k = floor_nonneg((double)e->window / period);
 
 		if (k < 1.0)
 			k = 1.0;
 		if (k * period > (double)avail)
-			k = floor((double)avail / period);
+			k = floor_nonneg((double)avail / period);
 		len = k * period;
 	} else {
 		len = (double)avail;
@@ -214,7 +220,7 @@ static void dc_update(struct estimator *e)
 	 * covariance over as many whole periods as the ring holds.
 	 */
 	if (periodic) {
-		len = floor((double)avail / period) * period;
+		len = floor_nonneg((double)avail / period) * period;
 		moments_over(e, len, true, &m);
 	}
 	cxx = m.sxx / len - (m.sx / len) * (m.sx / len);
@@ -286,10 +292,10 @@ static bool kasa_centre(const struct estimator *e, double *ret_x,
 }
 
 /* Closed-form sums of t and t^2 for t = 0 .. c - 1 and the centred
- * regression moments, exact in 128 bits.
+ * regression moments, exact in 128 bits (sxx, of t alone, in 64).
  */
 struct regression {
-	__int128 sxx;	/* c * sum t^2 - (sum t)^2 */
+	int64_t sxx;	/* c * sum t^2 - (sum t)^2, < 2^39 */
 	__int128 sxy;	/* c * sum t p - sum t * sum p */
 	__int128 syy;	/* c * sum p^2 - (sum p)^2 */
 	uint32_t count;
@@ -304,7 +310,7 @@ static void regression_slope_moments(const struct estimator *e,
 	int64_t stt = (c - 1) * c * (2 * c - 1) / 6;
 
 	ret->count = e->phase_count;
-	ret->sxx = (__int128)c * stt - (__int128)st * st;
+	ret->sxx = c * stt - st * st;
 	ret->sxy = c * e->sum_tp - st * e->sum_p;
 }
 
