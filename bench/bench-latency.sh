@@ -97,10 +97,24 @@ sleep 1
 cyc0=$(awk '{ print $14 + $15 }' /proc/$CYC/stat 2>/dev/null || echo 0)
 cycrun0=$(runtime_ns $CYC)
 drun0=$(runtime_ns $PID)
-sleep $((DUR - 2))
+w0=$(date +%s.%N)
+# the same, second by second, to show how much the load moves it; done
+# well before cyclictest ends (DUR s after it started, a second before w0)
+wend=$(awk -v a="$w0" -v d="$DUR" 'BEGIN { printf "%.3f", a + d - 3 }')
+while awk -v e="$wend" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < e) }'; do
+	sleep 1
+	echo "$(runtime_ns $PID) $(runtime_ns $CYC)"
+done >"$T/seconds"
 cyc1=$(awk '{ print $14 + $15 }' /proc/$CYC/stat 2>/dev/null || echo 0)
 cycrun1=$(runtime_ns $CYC)
 drun1=$(runtime_ns $PID)
+w1=$(date +%s.%N)
+win=$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.1f", b - a }')
+case $(awk '{ print $3 }' /proc/$CYC/stat 2>/dev/null) in
+R | S | D) ;;
+*)	echo "bench-latency: cyclictest ended before the CPU window closed" >&2
+	exit 1 ;;
+esac
 wait $CYC
 t1=$(date +%s.%N)
 ticks1=$(awk '{ print $14 + $15 }' /proc/$PID/stat)
@@ -190,10 +204,15 @@ hz=$(getconf CLK_TCK)
 # loop can stay in or out of phase with; the run time is the scheduler's.
 echo "daemon CPU by thread (user/system % of one core, run time %): $(join "$T/threads0" "$T/threads1" |
 	awk -v hz="$hz" -v d="$DUR" '{ printf "%s %.2f/%.2f %.2f  ", $1, ($5 - $2) / hz / d * 100, ($6 - $3) / hz / d * 100, ($7 - $4) / 1e7 / d }')"
-echo "cyclictest CPU over $((DUR - 2)) s: $(awk -v a="$cyc0" -v b="$cyc1" -v hz="$hz" -v d="$((DUR - 2))" 'BEGIN { printf "%.2f", (b - a) / hz / d * 100 }') % of one core"
+echo "cyclictest CPU over $win s: $(awk -v a="$cyc0" -v b="$cyc1" -v hz="$hz" -v d="$win" 'BEGIN { printf "%.2f", (b - a) / hz / d * 100 }') % of one core"
 cpu_ratio=$(awk -v a="$((drun1 - drun0))" -v b="$((cycrun1 - cycrun0))" \
 	'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-echo "run time over the same $((DUR - 2)) s: daemon $(awk -v a="$((drun1 - drun0))" -v d="$((DUR - 2))" 'BEGIN { printf "%.2f", a / 1e7 / d }') %, cyclictest $(awk -v a="$((cycrun1 - cycrun0))" -v d="$((DUR - 2))" 'BEGIN { printf "%.2f", a / 1e7 / d }') % of one core"
+echo "cpu_ratio second by second: $(awk -v d="$drun0" -v c="$cycrun0" '
+	{ if ($2 > c) r[n++] = ($1 - d) / ($2 - c); d = $1; c = $2 }
+	END { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
+		if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+	      if (n) printf "median %.2f, range %.2f-%.2f over %d s", r[int(n / 2)], r[0], r[n - 1], n }' "$T/seconds")"
+echo "run time over the same $win s: daemon $(awk -v a="$((drun1 - drun0))" -v d="$win" 'BEGIN { printf "%.2f", a / 1e7 / d }') %, cyclictest $(awk -v a="$((cycrun1 - cycrun0))" -v d="$win" 'BEGIN { printf "%.2f", a / 1e7 / d }') % of one core"
 echo "load: hackbench loop; $DUR s; priority $PRIO; period $PERIOD_US us; $(nproc) CPUs; kernel $(uname -r)"
 echo "callgrind over $CG_SECONDS s: $cg_periods periods, $(awk -v s="$cg_samples" -v p="$cg_periods" 'BEGIN { printf "%.2f", s / p }') samples a period; $(awk -v t="$cg_total" -v p="$cg_periods" 'BEGIN { printf "%.0f", t / p }') instructions a period in all, $(awk -v t="$cg_plant" -v p="$cg_periods" 'BEGIN { printf "%.0f", t / p }') of them the simulated plant"
 echo "latency: loop_p99_us=$loop_p99 loop_max_us=$loop_max cyclictest_p99_us=$cyc_p99 cyclictest_max_us=$cyc_max ratio_p99=$ratio cpu_pct=$cpu cpu_ratio=$cpu_ratio instr_per_period=$instr"
