@@ -2,17 +2,25 @@
 # SPDX-License-Identifier: MIT
 # kernels.sh - the Debian kernels the VM tests boot, resolved at run time.
 #
-# Flavours:
-#   6.1   bookworm's linux-image-amd64 (the one linux-headers-amd64 matches)
+# Flavours (ARCH the architecture, amd64 unless --arch arm64):
+#   6.1   bookworm's linux-image-ARCH (on amd64 the one linux-headers-amd64
+#         matches; on arm64 the same version when the arm64 archive has it)
 #   6.12  the same metapackage from bookworm-backports
-#   rt    bookworm's linux-image-rt-amd64 (PREEMPT_RT)
+#   rt    bookworm's linux-image-rt-amd64 (PREEMPT_RT; amd64 only)
 # Debian bumps the ABI number (6.1.0-NN) with every security update, so the
 # exact versions are read from the metapackages' dependencies, never written
 # down here.
 #
-#   kernels.sh install [flavour...]  install headers, fetch and unpack images
-#   kernels.sh list [flavour...]     "flavour version headers_dir vmlinuz moddir"
-#   kernels.sh resolve [flavour...]  "flavour version" only, no cache needed
+#   kernels.sh [--arch A] install [flavour...]  install headers, fetch and unpack images
+#   kernels.sh [--arch A] list [flavour...]     "flavour version headers_dir vmlinuz moddir"
+#   kernels.sh [--arch A] resolve [flavour...]  "flavour version" only, no cache needed
+#
+# arm64 (the Raspberry Pi's architecture) is cross-built: its headers
+# depend on an arm64 gcc-12, which cannot be installed beside the amd64
+# toolchain, so they are not installed but unpacked into the cache with
+# their -common tree and the amd64 linux-kbuild (Multi-Arch: foreign, its
+# host tools run here): <cache>/<version>/headers/usr/src/linux-headers-*.
+# The image's broadcom/ device trees are kept in <cache>/<version>/dtbs/.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,7 +33,18 @@ elif [ -d /var/cache/massaged-vm ] || [ "$(id -u)" = 0 ]; then
 else
 	cache="$top/tests/vm/cache"
 fi
-all_flavours="6.1 6.12 rt"
+arch=${MASSAGED_VM_ARCH:-amd64}
+if [ "${1:-}" = --arch ]; then
+	[ $# -ge 2 ] || { echo "kernels.sh: --arch needs amd64 or arm64" >&2; exit 2; }
+	arch=$2
+	shift 2
+fi
+case "$arch" in
+amd64) all_flavours="6.1 6.12 rt"; pa="" ;;
+# The arm64 packages are foreign here: apt names them NAME:arm64.
+arm64) all_flavours="6.1 6.12"; pa=":arm64" ;;
+*) echo "kernels.sh: unknown architecture '$arch' (amd64, arm64)" >&2; exit 2 ;;
+esac
 bpo_list=/etc/apt/sources.list.d/massaged-bookworm-backports.list
 
 die() {
@@ -43,27 +62,28 @@ have_backports() {
 
 # The first "linux-image-X" a metapackage version depends on.
 meta_dep() { # meta-package version
-	apt-cache show "$1=$2" 2>/dev/null |
+	apt-cache show "$1$pa=$2" 2>/dev/null |
 		sed -n 's/^Depends: //p' | head -n 1 | tr ',' '\n' |
 		sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p' | head -n 1
 }
 
 # Newest version of a package available from the suite (or "" when none).
 suite_version() { # package suite
-	apt-cache madison "$1" 2>/dev/null |
+	apt-cache madison "$1$pa" 2>/dev/null |
 		awk -F'|' -v s="$2" '$3 ~ " "s"[/ ]" || $3 ~ " "s"-security[/ ]" {gsub(/ /,"",$2); print $2}' |
 		sort -V | tail -n 1
 }
 
 # The bookworm version of a 6.1 metapackage: the one of the installed
 # linux-headers-amd64 when that is a 6.1 (so that the image matches the
-# headers metapackage the rest of the project builds with), else the newest
-# of bookworm and bookworm-security.
+# headers metapackage the rest of the project builds with; arm64 follows
+# it, so that both architectures test one kernel), else the newest of
+# bookworm and bookworm-security.
 bookworm_version() { # meta-package
 	v=$(dpkg-query -W -f='${Version}' linux-headers-amd64 2>/dev/null || true)
 	case "$v" in
 	6.1.*)
-		if apt-cache show "$1=$v" >/dev/null 2>&1; then
+		if apt-cache show "$1$pa=$v" >/dev/null 2>&1; then
 			echo "$v"
 			return 0
 		fi
@@ -78,16 +98,17 @@ resolve() { # flavour
 	6.1)
 		# The image must match the installed headers metapackage so that
 		# the modules we build load into it.
-		v=$(bookworm_version linux-image-amd64)
-		[ -n "$v" ] || die "no linux-image-amd64 in bookworm: run apt-get update"
-		meta_dep linux-image-amd64 "$v"
+		v=$(bookworm_version linux-image-$arch)
+		[ -n "$v" ] || die "no linux-image-$arch$pa in bookworm: run 'make deps'"
+		meta_dep linux-image-$arch "$v"
 		;;
 	6.12)
-		v=$(suite_version linux-image-amd64 bookworm-backports)
-		[ -n "$v" ] || die "no linux-image-amd64 in bookworm-backports: run '$0 install' as root"
-		meta_dep linux-image-amd64 "$v"
+		v=$(suite_version linux-image-$arch bookworm-backports)
+		[ -n "$v" ] || die "no linux-image-$arch$pa in bookworm-backports: run '$0 install' as root"
+		meta_dep linux-image-$arch "$v"
 		;;
 	rt)
+		[ "$arch" = amd64 ] || die "flavour rt is amd64 only (known for $arch: $all_flavours)"
 		v=$(bookworm_version linux-image-rt-amd64)
 		[ -n "$v" ] || die "no linux-image-rt-amd64 in bookworm: run apt-get update"
 		meta_dep linux-image-rt-amd64 "$v"
@@ -110,11 +131,32 @@ image_dir() {
 	echo "$cache/$1"
 }
 
-install_one() { # flavour
-	ver=$(resolve "$1")
-	[ -n "$ver" ] || die "cannot resolve flavour $1"
-	hdr="linux-headers-$ver"
-	if ! dpkg-query -W -f='${Status}\n' "$hdr" 2>/dev/null | grep -q '^install ok installed$'; then
+# Download one package into the cache's debs/ and print its path.
+fetch_deb() { # name[=version]
+	mkdir -p "$cache/debs"
+	name=${1%%=*}
+	name=${name%%:*}
+	deb=$(ls "$cache/debs/${name}_"*.deb 2>/dev/null | head -n 1 || true)
+	if [ -z "$deb" ]; then
+		echo "kernels.sh: downloading $1" >&2
+		# apt-get download drops privileges to _apt: use a directory it may write.
+		(cd "$cache/debs" && chmod 777 . && apt-get download "$1" >/dev/null) ||
+			die "apt-get download $1 failed"
+		deb=$(ls "$cache/debs/${name}_"*.deb | head -n 1)
+	fi
+	echo "$deb"
+}
+
+# The headers of a foreign kernel, unpacked where list_one says.
+headers_root() { # version
+	echo "$cache/headers/$1"
+}
+
+install_headers() { # version
+	hdr="linux-headers-$1"
+	if [ "$arch" = amd64 ]; then
+		dpkg-query -W -f='${Status}\n' "$hdr" 2>/dev/null | grep -q '^install ok installed$' &&
+			return 0
 		echo "kernels.sh: installing $hdr" >&2
 		# Exact names only and no "-t bookworm-backports": a target
 		# release would also upgrade linux-headers-amd64, linux-libc-dev
@@ -122,20 +164,44 @@ install_one() { # flavour
 		# suite only, so apt finds them without a pin.
 		apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
 			--no-install-recommends "$hdr"
+		return 0
 	fi
+	root=$(headers_root "$1")
+	[ ! -x "$root/usr/src/$hdr/scripts/basic/fixdep" ] || return 0
+	deb=$(fetch_deb "$hdr$pa")
+	# Its -common tree (all) at the same version, and linux-kbuild (amd64:
+	# fixdep, modpost and friends run on this machine).
+	deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n')
+	common=$(echo "$deps" | sed -n 's/^ *\(linux-headers-[^ ]*-common[^ ]*\) (= \([^)]*\)).*/\1=\2/p')
+	kbuild=$(echo "$deps" | sed -n 's/^ *\(linux-kbuild-[^ ]*\).*/\1/p')
+	[ -n "$common" ] && [ -n "$kbuild" ] ||
+		die "$hdr: no -common or linux-kbuild in its Depends: $deps"
+	debs="$deb $(fetch_deb "$common") $(fetch_deb "$kbuild")"
+	rm -rf "$root.tmp"
+	mkdir -p "$root.tmp"
+	for d in $debs; do
+		dpkg-deb -x "$d" "$root.tmp"
+	done
+	rm -rf "$root.tmp/lib/modules"
+	# The arch tree includes the -common Makefile by absolute path; its
+	# scripts and tools links are relative and land in the private root.
+	sed -i "s|^include /usr/src/|include $root/usr/src/|" "$root.tmp/usr/src/$hdr/Makefile"
+	[ -x "$root.tmp/usr/src/$hdr/scripts/basic/fixdep" ] ||
+		die "$hdr: scripts/basic/fixdep missing after unpacking $debs"
+	rm -rf "$root"
+	mv "$root.tmp" "$root"
+	rm -f $debs
+}
+
+install_one() { # flavour
+	ver=$(resolve "$1")
+	[ -n "$ver" ] || die "cannot resolve flavour $1"
+	install_headers "$ver"
 	dir=$(image_dir "$ver")
 	if [ -s "$dir/vmlinuz" ] && [ -s "$dir/lib/modules/$ver/modules.dep" ]; then
 		return 0
 	fi
-	mkdir -p "$cache/debs"
-	deb=$(ls "$cache/debs/linux-image-${ver}_"*.deb 2>/dev/null | head -n 1 || true)
-	if [ -z "$deb" ]; then
-		echo "kernels.sh: downloading linux-image-$ver" >&2
-		# apt-get download drops privileges to _apt: use a directory it may write.
-		(cd "$cache/debs" && chmod 777 . && apt-get download "linux-image-$ver" >/dev/null) ||
-			die "apt-get download linux-image-$ver failed"
-		deb=$(ls "$cache/debs/linux-image-${ver}_"*.deb | head -n 1)
-	fi
+	deb=$(fetch_deb "linux-image-$ver$pa")
 	# Each image's debs go after use: the unpacked tree is what we keep.
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
@@ -146,6 +212,14 @@ install_one() { # flavour
 	[ -d "$dir.tmp/lib/modules" ] || { mkdir -p "$dir.tmp/lib" && mv "$dir.tmp/usr/lib/modules" "$dir.tmp/lib/"; }
 	mv "$dir.tmp/boot/vmlinuz-$ver" "$dir.tmp/vmlinuz"
 	rmdir "$dir.tmp/boot"
+	# arm64: the Raspberry Pi device trees the image ships (the base the
+	# Pi overlay is applied to, tests/vm/dt-check.sh).
+	if [ "$arch" = arm64 ]; then
+		mkdir -p "$dir.tmp/dtbs"
+		dpkg-deb --fsys-tarfile "$deb" |
+			tar -x -C "$dir.tmp/dtbs" --strip-components=4 --wildcards \
+				"./usr/lib/linux-image-$ver/broadcom/bcm27*-rpi-*.dtb"
+	fi
 	# The deb ships no modules.dep: make it (depmod in a private root).
 	depmod -b "$dir.tmp" "$ver"
 	rm -rf "$dir"
@@ -156,7 +230,9 @@ install_one() { # flavour
 list_one() { # flavour
 	ver=$(resolve "$1")
 	dir=$(image_dir "$ver")
-	echo "$1 $ver /usr/src/linux-headers-$ver $dir/vmlinuz $dir/lib/modules/$ver"
+	hdr=/usr/src/linux-headers-$ver
+	[ "$arch" = amd64 ] || hdr=$(headers_root "$ver")$hdr
+	echo "$1 $ver $hdr $dir/vmlinuz $dir/lib/modules/$ver"
 }
 
 cmd="${1:-}"
