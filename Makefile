@@ -2,6 +2,7 @@
 # massaged: top-level build. `make` builds userspace, `make check` runs
 # every test (installing what it needs first), `make bench-*` measure.
 
+include mk/arch.mk
 CC ?= gcc
 O ?= build
 SAN ?=

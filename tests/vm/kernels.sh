@@ -14,6 +14,7 @@
 #   kernels.sh [--arch A] install [flavour...]  install headers, fetch and unpack images
 #   kernels.sh [--arch A] list [flavour...]     "flavour version headers_dir vmlinuz moddir"
 #   kernels.sh [--arch A] resolve [flavour...]  "flavour version" only, no cache needed
+#   kernels.sh --arch arm64 busybox             the guest's busybox (below)
 #
 # arm64 (the Raspberry Pi's architecture) is cross-built: its headers
 # depend on an arm64 gcc-12, which cannot be installed beside the amd64
@@ -21,6 +22,8 @@
 # their -common tree and the amd64 linux-kbuild (Multi-Arch: foreign, its
 # host tools run here): <cache>/<version>/headers/usr/src/linux-headers-*.
 # The image's broadcom/ device trees are kept in <cache>/<version>/dtbs/.
+# busybox-static:arm64 cannot be installed beside the amd64 one (both are
+# /bin/busybox): install unpacks it into <cache>/busybox-arm64/.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -227,6 +230,22 @@ install_one() { # flavour
 	rm -f "$deb"
 }
 
+# The static busybox of a foreign architecture, for the guest's initramfs.
+busybox_path() {
+	echo "$cache/busybox-$arch/bin/busybox"
+}
+
+install_busybox() {
+	[ "$arch" != amd64 ] || return 0
+	bb=$(busybox_path)
+	[ ! -x "$bb" ] || return 0
+	deb=$(fetch_deb "busybox-static$pa")
+	rm -rf "$cache/busybox-$arch"
+	dpkg-deb -x "$deb" "$cache/busybox-$arch"
+	rm -f "$deb"
+	[ -x "$bb" ] || die "no bin/busybox in $deb"
+}
+
 list_one() { # flavour
 	ver=$(resolve "$1")
 	dir=$(image_dir "$ver")
@@ -248,6 +267,11 @@ install)
 	for f in "$@"; do
 		install_one "$f"
 	done
+	install_busybox
+	;;
+busybox)
+	[ "$arch" != amd64 ] || die "amd64 uses the installed busybox-static"
+	busybox_path
 	;;
 list)
 	for f in "$@"; do

@@ -2,20 +2,25 @@
 # SPDX-License-Identifier: MIT
 # run.sh - run massager.ko and massager-sim.ko in real Debian kernels
 #
-# Usage: tests/vm/run.sh [--keep] [flavour...]     (default: 6.1 6.12 rt)
+# Usage: tests/vm/run.sh [--arch amd64|arm64] [--keep] [--build-only] [flavour...]
+#        (flavours: amd64 6.1 6.12 rt, the default; arm64 6.1 6.12)
 #
 # For each flavour (see tests/vm/kernels.sh) this builds the modules
 # against that kernel's headers, packs an initramfs with busybox, the
 # kernel modules ours depend on (from modules.dep of that kernel's image),
 # our modules and the static test program tests/vm/massager-test.c, boots
-# it in qemu-system-x86_64 (TCG, one host thread; no KVM) and reads the
-# verdict back from the serial console. The test program's TAP lines and
+# it in QEMU (TCG, one host thread; no KVM: qemu-system-x86_64 -M pc, or
+# for arm64 qemu-system-aarch64 -M virt, everything ours cross-built with
+# aarch64-linux-gnu-gcc) and reads the verdict back from the serial
+# console. --build-only builds the test program, massaged and the daemon
+# test's tools for the architecture and boots nothing. The test program's TAP lines and
 # measured figures ("# key=value") are printed; an Oops, BUG or WARNING in
 # the guest's kernel log fails the flavour, and so does a timeout.
 #
-# Last line: "N passed, N failed", summed over the flavours. Exit status 0
+# Each flavour ends with "ARCH FLAVOUR: N passed, N failed"; the last line,
+# "N passed, N failed", sums over the flavours. Exit status 0
 # only when nothing failed. Work files: build/vm/<kernel version>/ (the
-# serial log is console.log there). Kernel images are cached by
+# serial log is console.log there; the arm64 programs in build/vm/arm64/). Kernel images are cached by
 # "kernels.sh install" in /var/cache/massaged-vm/ or tests/vm/cache/ (or
 # $MASSAGED_VM_CACHE; "kernels.sh list" shows the paths).
 #
@@ -23,7 +28,8 @@
 # MASSAGER_TEST_ONLY=substring runs only the tests whose name has it;
 # MASSAGED_VM_DAEMON="6.1 rt" the flavours that also run the real
 # massaged against the modules (tests/vm/daemon-test.sh; default all
-# three).
+# three); MASSAGED_VM_CPU the arm64 CPU model (default cortex-a72, see
+# docs/testing.md).
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +39,8 @@ timeout_s="${MASSAGED_VM_TIMEOUT:-300}"
 # The daemon test (daemon-test.sh) runs on these flavours.
 daemon_flavours="${MASSAGED_VM_DAEMON:-6.1 6.12 rt}"
 keep=0
+build_only=0
+arch=${MASSAGED_VM_ARCH:-amd64}
 total_pass=0
 total_fail=0
 
@@ -49,22 +57,60 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	--keep) keep=1; shift ;;
+	--build-only) build_only=1; shift ;;
+	--arch) [ $# -ge 2 ] || { usage >&2; exit 2; }; arch=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- 6.1 6.12 rt
+# What differs between the architectures: the compiler, where the
+# programs go, QEMU's machine and console, the libraries' directory.
+case "$arch" in
+amd64)
+	cc=gcc
+	tools="$build"
+	qemu=qemu-system-x86_64
+	# thread=single: with multi-threaded TCG the 6.12 kernel now and then
+	# oopses on int3 while patching its text at boot (a cross-vCPU code
+	# modification race in TCG), before any of our code runs.
+	machine="-machine pc -accel tcg,thread=single"
+	console=ttyS0
+	triplet=x86_64-linux-gnu
+	make_arch=""
+	daemon_bin="$top/build/massaged"
+	[ $# -gt 0 ] || set -- 6.1 6.12 rt
+	;;
+arm64)
+	cc=aarch64-linux-gnu-gcc
+	tools="$build/arm64"
+	qemu=qemu-system-aarch64
+	# The CPU model: docs/testing.md has the boot times measured. "max"
+	# has pointer authentication, whose QARMA hashing TCG computes in
+	# software on every function entry and return of the kernel.
+	machine="-machine virt -cpu ${MASSAGED_VM_CPU:-cortex-a72} -accel tcg,thread=single"
+	console=ttyAMA0
+	triplet=aarch64-linux-gnu
+	make_arch="ARCH=arm64"
+	daemon_bin="$top/build/arm64/massaged"
+	[ $# -gt 0 ] || set -- 6.1 6.12
+	;;
+*) die "unknown architecture '$arch' (amd64, arm64)" ;;
+esac
 
-for tool in qemu-system-x86_64 cpio gcc make depmod; do
+for tool in $qemu cpio $cc make depmod readelf; do
 	command -v "$tool" >/dev/null || die "$tool missing: run 'make deps'"
 done
-busybox=$(command -v busybox || true)
-[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	busybox=/bin/busybox
-[ -x "$busybox" ] || die "busybox-static missing: run 'make deps'"
+if [ "$arch" = amd64 ]; then
+	busybox=$(command -v busybox || true)
+	[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+		busybox=/bin/busybox
+else
+	busybox=$(sh "$here/kernels.sh" --arch "$arch" busybox)
+fi
+[ -x "$busybox" ] || die "busybox-static ($arch) missing: run 'make deps'"
 
-mkdir -p "$build"
+mkdir -p "$build" "$tools"
 # One run at a time per tree: runs share build/vm/ (and two TCG guests on
 # two cores would upset each other's timing figures).
 exec 9>"$build/.lock"
@@ -75,10 +121,10 @@ fi
 
 # The test program: static, so that the initramfs needs no libc.
 build_test() {
-	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	$cc -std=gnu17 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 		-Wmissing-prototypes -Wstrict-prototypes -D_FORTIFY_SOURCE=3 \
 		-fstack-protector-strong -static -pthread \
-		-I"$top/include" -I"$top/lib" -o "$build/massager-test" \
+		-I"$top/include" -I"$top/lib" -o "$tools/massager-test" \
 		"$here/massager-test.c" "$top/lib/plant.c" -lgpiod -lm
 }
 
@@ -86,21 +132,45 @@ build_test() {
 # "make daemon" (dynamic: its libraries go into the initramfs, see
 # copy_daemon).
 build_daemon_test() {
-	make -s -C "$top" daemon &&
+	make -s -C "$top" $make_arch daemon &&
 	for prog in "$here/vm-watch.c" "$top/tests/integration/massaged-ctl.c"; do
-		gcc -std=gnu17 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+		$cc -std=gnu17 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 			-Wmissing-prototypes -Wstrict-prototypes \
 			-D_FORTIFY_SOURCE=3 -D_GNU_SOURCE -fstack-protector-strong \
-			-static -o "$build/$(basename "$prog" .c)" "$prog" || return 1
+			-static -o "$tools/$(basename "$prog" .c)" "$prog" || return 1
 	done
 }
 
-# build/massaged and every library ldd lists, at the same paths.
+# The shared libraries an ELF file needs, its own and theirs, as paths
+# in /usr/lib/<triplet>: from the files' DT_NEEDED entries (readelf reads
+# any architecture's; ldd would have to run the arm64 loader).
+lib_closure() { # elf
+	todo=$1
+	seen=" "
+	while [ -n "$todo" ]; do
+		next=""
+		for f in $todo; do
+			for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+				case "$seen" in *" $n "*) continue ;; esac
+				seen="$seen$n "
+				p=/usr/lib/$triplet/$n
+				[ -e "$p" ] || die "$n (needed by $f) not in /usr/lib/$triplet: run 'make deps'"
+				echo "$p"
+				next="$next $p"
+			done
+		done
+		todo=$next
+	done
+}
+
+# The daemon, its dynamic loader and libraries at the paths they name.
 copy_daemon() { # root
-	cp "$top/build/massaged" "$1/massaged"
-	cp "$build/massaged-ctl" "$build/vm-watch" "$1/"
+	cp "$daemon_bin" "$1/massaged"
+	cp "$tools/massaged-ctl" "$tools/vm-watch" "$1/"
 	cp "$here/daemon-test.sh" "$1/daemon-test.sh"
-	for lib in $(ldd "$top/build/massaged" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+	interp=$(readelf -l "$daemon_bin" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+	libs=$(lib_closure "$daemon_bin") || return 1
+	for lib in $interp $libs; do
 		mkdir -p "$1/$(dirname "$lib")"
 		cp -L "$lib" "$1/$lib"
 	done
@@ -114,7 +184,8 @@ build_modules() { # version headers_dir out
 	cp -r "$top/kmod" "$top/include" "$top/lib" "$3/src/"
 	make -C "$3/src/kmod" clean >/dev/null 2>&1 || true
 	rm -f "$3/src/kmod/"*.o "$3/src/kmod/"*.ko
-	make -s -j2 -C "$2" M="$3/src/kmod" modules >"$3/build.log" 2>&1
+	make -s -j2 -C "$2" M="$3/src/kmod" $make_arch \
+		${make_arch:+CROSS_COMPILE=aarch64-linux-gnu-} modules >"$3/build.log" 2>&1
 }
 
 # Modules @names need from @moddir, dependencies first, one path a line
@@ -152,7 +223,7 @@ make_initramfs() { # version moddir out
 		"$root/lib/modules/massaged/deps"
 	cp "$busybox" "$root/bin/busybox"
 	case " $daemon_flavours " in *" $flavour "*) copy_daemon "$root" ;; esac
-	cp "$build/massager-test" "$root/massager-test"
+	cp "$tools/massager-test" "$root/massager-test"
 	cp "$3/src/kmod/massager.ko" "$3/src/kmod/massager-sim.ko" \
 		"$root/lib/modules/massaged/"
 	# What our modules import from modules of that kernel (IIO core,
@@ -218,13 +289,10 @@ boot_and_judge() { # flavour version vmlinuz out
 	log="$4/console.log"
 	t0=$(date +%s)
 	rc=0
-	# thread=single: with multi-threaded TCG the 6.12 kernel now and then
-	# oopses on int3 while patching its text at boot (a cross-vCPU code
-	# modification race in TCG), before any of our code runs.
-	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
-		-machine pc -accel tcg,thread=single -m 512 -smp 2 -nographic -no-reboot \
+	timeout --foreground -k 5 "$timeout_s" $qemu \
+		$machine -m 512 -smp 2 -nographic -no-reboot \
 		-kernel "$3" -initrd "$4/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=4 oops=panic" \
+		-append "console=$console panic=-1 loglevel=4 oops=panic" \
 		</dev/null >"$log" 2>&1 || rc=$?
 	t1=$(date +%s)
 	tr -d '\r' <"$log" >"$log.txt"
@@ -254,8 +322,12 @@ boot_and_judge() { # flavour version vmlinuz out
 
 build_test || die "building the test program failed"
 build_daemon_test || die "building massaged and the daemon test's tools failed"
+if [ "$build_only" = 1 ]; then
+	ls "$daemon_bin" "$tools/massager-test" "$tools/massaged-ctl" "$tools/vm-watch"
+	exit 0
+fi
 : >"$build/report"
-kernels=$(sh "$here/kernels.sh" list "$@") || die "cannot resolve kernels: run 'make deps'"
+kernels=$(sh "$here/kernels.sh" --arch "$arch" list "$@") || die "cannot resolve kernels: run 'make deps'"
 echo "$kernels" | while read -r flavour ver hdr vmlinuz moddir; do
 	echo "$flavour $ver $hdr $vmlinuz $moddir"
 done >"$build/kernels"
@@ -263,22 +335,26 @@ done >"$build/kernels"
 # The list on fd 3: nothing in the loop may eat it from stdin.
 while read -r flavour ver hdr vmlinuz moddir <&3; do
 	out="$build/$ver"
+	# amd64's lines keep their old prefix; arm64's say so.
+	label=$flavour
+	[ "$arch" = amd64 ] || label="$arch $flavour"
 	mkdir -p "$out"
 	echo "== $flavour: $ver"
 	if [ ! -d "$hdr" ] || [ ! -s "$vmlinuz" ] || [ ! -s "$moddir/modules.dep" ]; then
-		echo "[$flavour] kernel $ver not installed: run 'sh tests/vm/kernels.sh install' as root"
+		echo "[$label] kernel $ver not installed: run 'sh tests/vm/kernels.sh install' as root"
 		total_fail=$((total_fail + 1))
 		continue
 	fi
 	if ! build_modules "$ver" "$hdr" "$out"; then
-		sed "s/^/[$flavour]   /" "$out/build.log" | tail -n 40
-		echo "not ok - [$flavour] modules build against $ver"
+		sed "s/^/[$label]   /" "$out/build.log" | tail -n 40
+		echo "not ok - [$label] modules build against $ver"
 		total_fail=$((total_fail + 1))
 		continue
 	fi
 	make_initramfs "$ver" "$moddir" "$out"
-	echo "[$flavour] initramfs deps: $(tr '\n' ' ' <"$out/root/modules.load")"
-	boot_and_judge "$flavour" "$ver" "$vmlinuz" "$out"
+	echo "[$label] initramfs deps: $(tr '\n' ' ' <"$out/root/modules.load")"
+	boot_and_judge "$label" "$ver" "$vmlinuz" "$out"
+	echo "$arch $flavour: $pass passed, $fail failed"
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	[ "$keep" = 1 ] || rm -rf "$out/root" "$out/src"
