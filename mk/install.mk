@@ -68,13 +68,18 @@ install: daemon $(MASSAGECTL_TARGET)
 # may hold someone's half-done files); DEB_FROM=worktree copies the
 # tracked and untracked files of the work tree instead.
 # Output: build/deb/*.deb, build/deb/build.log, build/deb/lintian.log.
+# DEB_ARCH=arm64 cross-builds the station's own massaged package
+# (dpkg-buildpackage -a arm64 -B: massager-dkms is arch all, built on
+# amd64) into build/deb-arm64/.
 DEB_FROM ?= head
-DEB_NEW := $(O)/deb.new
+DEB_ARCH ?=
+DEB_DIR := $(O)/deb$(if $(DEB_ARCH),-$(DEB_ARCH))
+DEB_NEW := $(DEB_DIR).new
 # One build at a time (make check and a person may both call it); the
 # result replaces build/deb only once it is complete.
 deb:
 	@mkdir -p $(O)
-	@flock $(O)/.deb.lock $(MAKE) --no-print-directory deb-locked
+	@flock $(O)/.deb$(if $(DEB_ARCH),-$(DEB_ARCH)).lock $(MAKE) --no-print-directory deb-locked
 
 deb-locked:
 	rm -rf $(DEB_NEW) && mkdir -p $(DEB_NEW)/src
@@ -84,19 +89,20 @@ ifeq ($(DEB_FROM),worktree)
 else
 	git archive --format=tar HEAD | tar -x -C $(DEB_NEW)/src
 endif
-	cd $(DEB_NEW)/src && dpkg-buildpackage -us -uc -b -j$$(nproc) >../build.log 2>&1 || \
+	cd $(DEB_NEW)/src && dpkg-buildpackage -us -uc $(if $(DEB_ARCH),-a $(DEB_ARCH) -B,-b) \
+		-j$$(nproc) >../build.log 2>&1 || \
 		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(DEB_NEW)/build.log" >&2; exit 1; }
-	rm -rf $(O)/deb && mv $(DEB_NEW) $(O)/deb
-	@ls -1 $(O)/deb/*.deb
-	@lintian --pedantic $(O)/deb/*.changes >$(O)/deb/lintian.log 2>&1; \
-		grep -v '^running with root' $(O)/deb/lintian.log >$(O)/deb/lintian.tags || true; \
-		if [ -s $(O)/deb/lintian.tags ]; then \
-			echo "lintian:"; cat $(O)/deb/lintian.tags; \
+	rm -rf $(DEB_DIR) && mv $(DEB_NEW) $(DEB_DIR)
+	@ls -1 $(DEB_DIR)/*.deb
+	@lintian --pedantic $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.log 2>&1; \
+		grep -v '^running with root' $(DEB_DIR)/lintian.log >$(DEB_DIR)/lintian.tags || true; \
+		if [ -s $(DEB_DIR)/lintian.tags ]; then \
+			echo "lintian:"; cat $(DEB_DIR)/lintian.tags; \
 		else echo "lintian: clean (overrides: debian/*.lintian-overrides)"; fi
 
 # The packages must be lintian clean apart from the overrides in debian/.
 check-deb: deb
-	@! grep -E '^[EW]: ' $(O)/deb/lintian.tags || \
+	@! grep -E '^[EW]: ' $(DEB_DIR)/lintian.tags || \
 		{ echo "deb: lintian errors or warnings" >&2; exit 1; }
 
 # The units: systemd-analyze verify (on copies whose ExecStart points at
