@@ -98,6 +98,7 @@ check: deps
 	+$(MAKE) check-fresh
 	+$(MAKE) check-vm
 	+$(MAKE) check-vm-system
+	+$(MAKE) check-arm64
 
 # The newcomer's first look: a simulated station running a real program
 # at real pacing, live, then its history (demo/run.sh, about 2 minutes).
