@@ -6,7 +6,8 @@
 #   6.1   bookworm's linux-image-ARCH (on amd64 the one linux-headers-amd64
 #         matches; on arm64 the same version when the arm64 archive has it)
 #   6.12  the same metapackage from bookworm-backports
-#   rt    bookworm's linux-image-rt-amd64 (PREEMPT_RT; amd64 only)
+#   rt    bookworm's linux-image-rt-ARCH (PREEMPT_RT; on arm64 only when
+#         asked for: "kernels.sh --arch arm64 install rt")
 # Debian bumps the ABI number (6.1.0-NN) with every security update, so the
 # exact versions are read from the metapackages' dependencies, never written
 # down here.
@@ -111,10 +112,9 @@ resolve() { # flavour
 		meta_dep linux-image-$arch "$v"
 		;;
 	rt)
-		[ "$arch" = amd64 ] || die "flavour rt is amd64 only (known for $arch: $all_flavours)"
-		v=$(bookworm_version linux-image-rt-amd64)
-		[ -n "$v" ] || die "no linux-image-rt-amd64 in bookworm: run apt-get update"
-		meta_dep linux-image-rt-amd64 "$v"
+		v=$(bookworm_version linux-image-rt-$arch)
+		[ -n "$v" ] || die "no linux-image-rt-$arch$pa in bookworm: run apt-get update"
+		meta_dep linux-image-rt-$arch "$v"
 		;;
 	*)
 		die "unknown flavour '$1' (known: $all_flavours)"
