@@ -243,6 +243,11 @@ if r=$(run_at 45); then
 	fi
 else
 	not_ok "SIGTERM: 45 Hz: $r"
+	# The daemon that could not be tested still holds the device (the
+	# next one would find none) and would keep finish()'s wait forever.
+	kill -KILL "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
 fi
 start_daemon
 wait_for state idle 10 || not_ok "restart after SIGTERM: state=$(get state)"
