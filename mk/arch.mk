@@ -6,7 +6,9 @@
 #                       in build/arm64/, the VM tests' helpers in
 #                       build/vm/arm64/, and both modules built W=1 against
 #                       Debian's arm64 6.1 and 6.12 (kmod check-builds)
-#   make check-arm64    that build, the arm64 massaged .deb (lintian clean),
+#   make check-abi      the UAPI's structures and ioctl numbers are the same
+#                       for gcc and aarch64-linux-gnu-gcc (tests/abi/)
+#   make check-arm64    check-abi, that build, the arm64 massaged .deb (lintian clean),
 #                       the Pi overlay on Debian's Pi 4 tree, and
 #                       tests/vm/run.sh --arch arm64 (docs/testing.md)
 #
@@ -30,10 +32,16 @@ arm64-extras:
 endif
 
 # Not under ARCH=arm64: make check calls it from an amd64 make.
-.PHONY: check-arm64
-check-arm64:
+.PHONY: check-arm64 check-abi
+check-arm64: check-abi
 	+$(MAKE) ARCH=arm64 all
 	+$(MAKE) check-deb DEB_ARCH=arm64
 	+$(MAKE) -C kmod dtbs
 	sh kmod/tests/overlay-on-debian-dtb.sh
 	tests/vm/run.sh --arch arm64
+
+check-abi:
+	@for cc in gcc aarch64-linux-gnu-gcc; do \
+		$$cc -std=gnu17 -Wall -Wextra -Werror -Iinclude -fsyntax-only \
+			tests/abi/uapi-layout.c || exit 1; \
+	done; echo "check-abi: include/uapi/massager.h has one layout on amd64 and arm64"
