@@ -132,6 +132,7 @@ include mk/pkg-config.mk
 include daemon/daemon.mk
 include massagectl/massagectl.mk
 include mk/install.mk
+include mk/arm64.mk
 include bench/bench.mk
 include tests/fuzz/fuzz.mk
 include ui/ui.mk

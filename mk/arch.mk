@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # mk/arch.mk: cross-building for the station's arm64 (Raspberry Pi 4/5).
-# Included first by the top-level Makefile, before $(O) is used.
+# Included first by the top-level Makefile, before $(O) is used: variables
+# only, so that `all` stays the default goal (the rules: mk/arm64.mk).
 #
 #   make ARCH=arm64     massaged, massagectl, libmassage and the benchmarks
 #                       in build/arm64/, the VM tests' helpers in
@@ -23,25 +24,4 @@ CC := $(CROSS_COMPILE)gcc
 AR := $(CROSS_COMPILE)ar
 PKG_CONFIG := $(CROSS_COMPILE)pkg-config
 O ?= build/arm64
-
-.PHONY: arm64-extras
-all: arm64-extras
-arm64-extras:
-	+tests/vm/run.sh --arch arm64 --build-only
-	+$(MAKE) -C kmod ARCH=arm64 check-builds
 endif
-
-# Not under ARCH=arm64: make check calls it from an amd64 make.
-.PHONY: check-arm64 check-abi
-check-arm64: check-abi
-	+$(MAKE) ARCH=arm64 all
-	+$(MAKE) check-deb DEB_ARCH=arm64
-	+$(MAKE) -C kmod dtbs
-	sh kmod/tests/overlay-on-debian-dtb.sh
-	tests/vm/run.sh --arch arm64
-
-check-abi:
-	@for cc in gcc aarch64-linux-gnu-gcc; do \
-		$$cc -std=gnu17 -Wall -Wextra -Werror -Iinclude -fsyntax-only \
-			tests/abi/uapi-layout.c || exit 1; \
-	done; echo "check-abi: include/uapi/massager.h has one layout on amd64 and arm64"
