@@ -145,7 +145,7 @@ build_daemon_test() {
 }
 
 # The shared libraries an ELF file needs, its own and theirs, as paths
-# in /usr/lib/<triplet>: from the files' DT_NEEDED entries (readelf reads
+# in /lib/<triplet> or /usr/lib/<triplet>: from the files' DT_NEEDED entries (readelf reads
 # any architecture's; ldd would have to run the arm64 loader).
 lib_closure() { # elf
 	todo=$1
@@ -156,8 +156,10 @@ lib_closure() { # elf
 			for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 				case "$seen" in *" $n "*) continue ;; esac
 				seen="$seen$n "
-				p=/usr/lib/$triplet/$n
-				[ -e "$p" ] || die "$n (needed by $f) not in /usr/lib/$triplet: run 'make deps'"
+				# Where ldd finds them: /lib first, as the loader searches.
+				p=/lib/$triplet/$n
+				[ -e "$p" ] || p=/usr/lib/$triplet/$n
+				[ -e "$p" ] || die "$n (needed by $f) not in /lib/$triplet or /usr/lib/$triplet: run 'make deps'"
 				echo "$p"
 				next="$next $p"
 			done
