@@ -13,16 +13,18 @@
 # for arm64 qemu-system-aarch64 -M virt, everything ours cross-built with
 # aarch64-linux-gnu-gcc) and reads the verdict back from the serial
 # console. --build-only builds the test program, massaged and the daemon
-# test's tools for the architecture and boots nothing. The test program's TAP lines and
-# measured figures ("# key=value") are printed; an Oops, BUG or WARNING in
-# the guest's kernel log fails the flavour, and so does a timeout.
+# test's tools for the architecture and boots nothing. The test program's
+# TAP lines and measured figures ("# key=value") are printed; an Oops, BUG
+# or WARNING in the guest's kernel log fails the flavour, and so does a
+# timeout.
 #
-# Each flavour ends with "ARCH FLAVOUR: N passed, N failed"; the last line,
-# "N passed, N failed", sums over the flavours. Exit status 0
-# only when nothing failed. Work files: build/vm/<kernel version>/ (the
-# serial log is console.log there; the arm64 programs in build/vm/arm64/). Kernel images are cached by
-# "kernels.sh install" in /var/cache/massaged-vm/ or tests/vm/cache/ (or
-# $MASSAGED_VM_CACHE; "kernels.sh list" shows the paths).
+# Each flavour ends with "ARCH FLAVOUR: N passed, N failed"; the last
+# line, "N passed, N failed", sums over the flavours. Exit status 0 only
+# when nothing failed. Work files: build/vm/<kernel version>/ (the serial
+# log is console.log there; the arm64 programs in build/vm/arm64/). Kernel
+# images are cached by "kernels.sh install" in /var/cache/massaged-vm/ or
+# tests/vm/cache/ (or $MASSAGED_VM_CACHE; "kernels.sh list" shows the
+# paths).
 #
 # Environment: MASSAGED_VM_TIMEOUT seconds per boot (default 300);
 # MASSAGER_TEST_ONLY=substring runs only the tests whose name has it;
@@ -89,8 +91,8 @@ arm64)
 	# The CPU model: docs/testing.md has the boot times measured. "max"
 	# has pointer authentication, whose QARMA hashing TCG computes in
 	# software on every function entry and return of the kernel. The
-	# int3 race that keeps amd64 on one TCG thread is x86's; arm64 keeps
-	# it too by default, for timing figures comparable with amd64's.
+	# int3 race that keeps amd64 on one TCG thread is x86's; arm64 stays
+	# on one thread too by default, for figures comparable with amd64's.
 	machine="-machine virt -cpu ${MASSAGED_VM_CPU:-cortex-a72} -accel tcg,thread=${MASSAGED_VM_TCG_THREAD:-single}"
 	console=ttyAMA0
 	triplet=aarch64-linux-gnu
