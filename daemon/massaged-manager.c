@@ -928,6 +928,8 @@ int manager_pause(Manager *m, const char **ret_why)
 		return refuse(m, ret_why, -ENOTCONN, "not running");
 	control_thread_command(m->ct, CONTROL_CMD_SOFT_STOP, m->target_mhz,
 			       m->intensity_permille, false);
+	/* A person's pause has no safety rule behind it. */
+	m->fault_reason = SAFETY_REASON_NONE;
 	snprintf(m->fault_text, sizeof(m->fault_text), "by request");
 	manager_set_state(m, MANAGER_PAUSED);
 	return 0;

@@ -60,6 +60,9 @@ static void supervisor_pause(Manager *m, enum safety_reason reason,
 		return;
 	control_thread_command(m->ct, CONTROL_CMD_SOFT_STOP, m->target_mhz,
 			       m->intensity_permille, false);
+	/* Before the state: the session and the bus read why from these. */
+	m->fault_reason = reason;
+	snprintf(m->fault_text, sizeof(m->fault_text), "%s", text);
 	manager_set_state(m, MANAGER_PAUSED);
 	log_warning("Paused: %s. Resume when the head is back on the body.",
 		    text);

@@ -17,6 +17,9 @@ sleep 3
 assert_eq "$(bget Contact)" true "still pressed"
 ctl contact 0 >/dev/null
 wait_prop State paused 1
+# The pause says why, on the bus as well as in the Fault signal.
+assert_eq "$(bget FaultReason)" "head lifted off the body" "FaultReason"
+assert_eq "$(bget FaultText)" "head lifted off the body" "FaultText"
 sleep 0.5
 assert_motor_off "lifted off"
 bcall Stop >/dev/null || fail "Stop"

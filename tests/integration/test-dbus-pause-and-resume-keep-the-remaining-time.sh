@@ -9,6 +9,8 @@ bcall StartManual duta{sv} 45 800 4000000 1 outlive_client b true >/dev/null ||
 sleep 2.5
 bcall Pause || fail "pause"
 wait_prop State paused 1
+assert_eq "$(bget FaultReason)" "" "FaultReason of a person's pause"
+assert_eq "$(bget FaultText)" "by request" "FaultText of a person's pause"
 left1=$(bget Progress | cut -d' ' -f6)
 sleep 1.5
 left2=$(bget Progress | cut -d' ' -f6)
