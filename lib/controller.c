@@ -71,6 +71,7 @@ int controller_init(struct controller *c, const struct controller_config *cfg,
 		.cal = *cal,
 		.min_freq_hz = calibration_min_freq_hz(cal),
 	};
+	c->min_spin_duty = calibration_duty_for(cal, c->min_freq_hz);
 	if (!cfg->use_observer)
 		return 0;
 	obs_cfg = cfg->observer;
@@ -177,22 +178,19 @@ static double lowpass(double y, double x, double dt, double tau)
  */
 static void controller_judge_contact(struct controller *c,
 				     const struct controller_input *in,
-				     double dt)
+				     double free_hz, double dt)
 {
 	double tau = c->cal.tau_s > 0 ? c->cal.tau_s : c->cfg.motor_tau_s;
-	double free_hz, shortfall, lead;
+	double shortfall, lead;
 	bool looks_pressed;
 
 	if (!(tau > 0))
 		tau = 0.05;
 	/* below the curve's lowest spinning duty the model knows nothing */
-	if (c->duty < calibration_duty_for(&c->cal,
-					   calibration_min_freq_hz(&c->cal)) ||
-	    !(dt > 0)) {
+	if (c->duty < c->min_spin_duty || !(dt > 0)) {
 		c->model_running = false;
 		return;
 	}
-	free_hz = calibration_freq_at(&c->cal, c->duty);
 	if (!c->model_running) {
 		if (!in->valid)
 			return;
@@ -408,11 +406,9 @@ static double controller_gate(struct controller *c, double measured_hz,
  * off, is the reference.
  */
 static double controller_observe(struct controller *c,
-				 const struct controller_input *in, double dt)
+				 const struct controller_input *in,
+				 double free_hz, double dt)
 {
-	/* the free-air speed of the last period's drive, for both */
-	double free_hz = c->obs_running || in->valid ?
-			 calibration_freq_at(&c->cal, c->duty) : 0;
 	double m;
 
 	if (c->obs_running)
@@ -443,7 +439,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 {
 	const struct controller_config *cfg = &c->cfg;
 	double dt = isfinite(in->dt_s) && in->dt_s > 0 ? in->dt_s : 0;
-	double want = 0, err, p_term, step_max, scale;
+	double want = 0, err, p_term, step_max, scale, free_hz;
 	bool first_valid = in->valid && !c->seen_valid;
 	bool saturated = false;
 
@@ -454,7 +450,11 @@ void controller_step(struct controller *c, const struct controller_input *in,
 		dt = 0.1;	/* a long gap must not wind anything up */
 	if (c->mode == CONTROLLER_RUNNING)
 		c->run_s += dt;
-	controller_judge_contact(c, in, dt);
+	/* the free-air speed of the last period's drive, for the contact
+	 * model, the observer and the gate: worked out once
+	 */
+	free_hz = calibration_freq_at(&c->cal, c->duty);
+	controller_judge_contact(c, in, free_hz, dt);
 	controller_judge_stall(c, in);
 
 	switch (c->mode) {
@@ -491,7 +491,7 @@ void controller_step(struct controller *c, const struct controller_input *in,
 			/* ki is not scaled: a faster integral overshot */
 			scale = controller_gain_scale(c);
 			observer_set_gain_scale(&c->obs, scale);
-			want = controller_observe(c, in, dt);
+			want = controller_observe(c, in, free_hz, dt);
 			if (c->obs_running) {
 				err = c->reference_hz - c->obs.speed_hz;
 				p_term = scale * cfg->kp_per_hz * err;

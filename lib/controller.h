@@ -105,6 +105,7 @@ struct controller {
 	struct controller_config cfg;
 	struct calibration cal;
 	double min_freq_hz;	/* calibration_min_freq_hz(&cal), kept */
+	double min_spin_duty;	/* the duty that gives min_freq_hz, kept */
 	enum controller_mode mode;
 	double target_hz, reference_hz;
 	double integral, duty;
