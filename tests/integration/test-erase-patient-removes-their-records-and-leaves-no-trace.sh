@@ -11,7 +11,10 @@ program short '[Program]' 'Name=Short' 'Source=test' '[Step]' \
 	'Intensity=90%' 'Duration=1s'
 start_bus
 start_bus_daemon
-ctl contact 1 3000 >/dev/null
+# In free air: what is recorded does not depend on contact, and back-to-
+# back 1 s starts on the body can be paused by a false lift-off while
+# the last one coasts (docs/control.md, "Contact"; an open defect).
+ctl contact 0 >/dev/null
 db=$T/history.db
 # holds NAME: the name is somewhere in the database file or its -wal
 holds() {

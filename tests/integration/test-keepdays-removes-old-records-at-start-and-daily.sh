@@ -92,7 +92,10 @@ done
 sleep 1.5
 assert_eq "$(patients)" "Course Running,Boundary,Recent" "before a new record"
 # a session is recorded: the next pass removes "Boundary"
-ctl contact 1 3000 >/dev/null
+# In free air: what is recorded does not depend on contact, and back-to-
+# back 1 s starts on the body can be paused by a false lift-off while
+# the last one coasts (docs/control.md, "Contact"; an open defect).
+ctl contact 0 >/dev/null
 bcall StartManual duta{sv} 45 800 1000000 2 outlive_client b true \
 	patient s "New" >/dev/null || fail "session"
 wait_prop State idle 5

@@ -46,7 +46,10 @@ kill_mid_erase() {
 }
 start_bus
 start_bus_daemon
-ctl contact 1 3000 >/dev/null
+# In free air: what is recorded does not depend on contact, and back-to-
+# back 1 s starts on the body can be paused by a false lift-off while
+# the last one coasts (docs/control.md, "Contact"; an open defect).
+ctl contact 0 >/dev/null
 for who in "$P" "$K" "$P"; do
 	bcall StartManual duta{sv} 45 800 1000000 2 outlive_client b true \
 		patient s "$who" >/dev/null || fail "session for $who"
