@@ -18,13 +18,8 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-if [ -n "${MASSAGED_VM_CACHE:-}" ]; then
-	cache=$MASSAGED_VM_CACHE/fresh
-elif [ -d /var/cache/massaged-vm ] || [ "$(id -u)" = 0 ]; then
-	cache=/var/cache/massaged-vm/fresh
-else
-	cache="$top/tests/vm/cache/fresh"
-fi
+. "$top/tests/cache-dir.sh"
+cache=$(massaged_cache_dir "$top" fresh)
 suite=bookworm
 mirror=${MASSAGED_VM_MIRROR:-http://deb.debian.org/debian}
 # Bump when what is done to the root below changes.

@@ -28,15 +28,8 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-# The cache outlives clones (CI works in a fresh one): /var/cache when it
-# exists or we may create it, else beside this script (gitignored).
-if [ -n "${MASSAGED_VM_CACHE:-}" ]; then
-	cache=$MASSAGED_VM_CACHE
-elif [ -d /var/cache/massaged-vm ] || [ "$(id -u)" = 0 ]; then
-	cache=/var/cache/massaged-vm
-else
-	cache="$top/tests/vm/cache"
-fi
+. "$top/tests/cache-dir.sh"
+cache=$(massaged_cache_dir "$top")
 arch=${MASSAGED_VM_ARCH:-amd64}
 if [ "${1:-}" = --arch ]; then
 	[ $# -ge 2 ] || { echo "kernels.sh: --arch needs amd64 or arm64" >&2; exit 2; }

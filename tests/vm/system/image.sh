@@ -18,13 +18,8 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-if [ -n "${MASSAGED_VM_CACHE:-}" ]; then
-	cache=$MASSAGED_VM_CACHE/system
-elif [ -d /var/cache/massaged-vm ] || [ "$(id -u)" = 0 ]; then
-	cache=/var/cache/massaged-vm/system
-else
-	cache="$top/tests/vm/cache/system"
-fi
+. "$top/tests/cache-dir.sh"
+cache=$(massaged_cache_dir "$top" system)
 suite=bookworm
 mirror=${MASSAGED_VM_MIRROR:-http://deb.debian.org/debian}
 # Bump when the setup in build_base changes in a way the key cannot see.
